@@ -1,0 +1,1 @@
+"""Config loading, validation and write-back (filled in below)."""
