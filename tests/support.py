@@ -124,10 +124,11 @@ class FakeUpstream:
                 outer.requests.append({"method": self.command, "path": self.path, "body": body,
                                        "headers": {k.lower(): v for k, v in self.headers.items()}})
                 try:
-                    status, payload, headers, hold_after = outer.answers.get_nowait()
+                    status, payload, headers, hold_after, interval = outer.answers.get_nowait()
                 except Exception:
-                    status, payload, headers, hold_after = 500, {"error": {"message": "no answer queued"}}, [], None
-                outer._send(self, status, payload, headers, hold_after)
+                    status, payload, headers, hold_after, interval = (
+                        500, {"error": {"message": "no answer queued"}}, [], None, 0.0)
+                outer._send(self, status, payload, headers, hold_after, interval)
 
             do_GET = do_POST = do_PUT = do_DELETE = _any
 
@@ -138,11 +139,13 @@ class FakeUpstream:
         self.url = "http://127.0.0.1:%d" % self.port
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
 
-    def enqueue(self, status=200, body=b"{}", headers=(), hold_after: Optional[int] = None) -> None:
-        """Queue one answer. With `hold_after=n`, a stream waits on `self.gate` after n chunks."""
-        self.answers.put((status, body, list(headers), hold_after))
+    def enqueue(self, status=200, body=b"{}", headers=(), hold_after: Optional[int] = None,
+                interval: float = 0.0) -> None:
+        """Queue one answer. With `hold_after=n`, a stream waits on `self.gate` after n chunks;
+        `interval` sleeps between stream chunks."""
+        self.answers.put((status, body, list(headers), hold_after, interval))
 
-    def _send(self, handler, status, payload, headers, hold_after) -> None:
+    def _send(self, handler, status, payload, headers, hold_after, interval) -> None:
         if isinstance(payload, list):
             handler.send_response(status)
             handler.send_header("Content-Type", "text/event-stream")
@@ -154,6 +157,8 @@ class FakeUpstream:
                 for i, chunk in enumerate(payload):
                     if hold_after is not None and i == hold_after:
                         self.gate.wait(10)
+                    if interval and i:
+                        time.sleep(interval)
                     data = chunk.encode() if isinstance(chunk, str) else chunk
                     handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                     handler.wfile.flush()
@@ -196,5 +201,6 @@ class Gateway:
     def close(self) -> None:
         from tresor.gateway import server as srv
 
+        self.app.stopping.set()
         srv.stop([self.server], self.tracker, 2.0, None)
         self.app.close()

@@ -16,7 +16,7 @@ from tresor.config.model import AliasGroup, AliasOption
 from tresor.errors import ConfigError
 from tresor.store.db import NOW_SQL, decode_json, encode_json
 
-__all__ = ["list_groups", "get_group", "active_ids", "get", "activate", "find_active", "save_option",
+__all__ = ["list_groups", "get_group", "active_ids", "get", "list_options", "activate", "find_active", "save_option",
            "replace_group", "delete_option", "delete_group", "reorder", "validate_group"]
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,13 @@ def active_ids(conn: sqlite3.Connection) -> Dict[str, str]:
     return {row["input_model_id"]: row["id"] for row in rows}
 
 
+def _option_dict(row: sqlite3.Row) -> dict:
+    alias = {key: row[key] for key in row.keys()}
+    alias.update(is_active=bool(row["is_active"]), is_regex=bool(row["is_regex"]),
+                 announced_names=decode_json(row["announced_names"], []))
+    return alias
+
+
 def get(conn: sqlite3.Connection, option_id: str) -> Optional[dict]:
     """Return one option row as a dict shaped like the admin API's Alias, or None.
 
@@ -60,12 +67,12 @@ def get(conn: sqlite3.Connection, option_id: str) -> Optional[dict]:
     group_order, created_at, announced_names (list).
     """
     row = conn.execute("SELECT * FROM aliases WHERE id = ?", (option_id,)).fetchone()
-    if row is None:
-        return None
-    alias = {key: row[key] for key in row.keys()}
-    alias.update(is_active=bool(row["is_active"]), is_regex=bool(row["is_regex"]),
-                 announced_names=decode_json(row["announced_names"], []))
-    return alias
+    return None if row is None else _option_dict(row)
+
+
+def list_options(conn: sqlite3.Connection) -> List[dict]:
+    """Return every option row as a dict shaped like `get`, groups in group order, options by rowid."""
+    return [_option_dict(row) for row in conn.execute("SELECT * FROM aliases " + _ORDER)]
 
 
 def activate(conn: sqlite3.Connection, option_id: str) -> bool:

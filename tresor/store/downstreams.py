@@ -13,7 +13,8 @@ from tresor.config.model import Downstream
 from tresor.store import aliases
 from tresor.store.db import decode_json, encode_json
 
-__all__ = ["list_", "get", "upsert", "delete", "add_model", "remove_model", "find_by_model", "next_position"]
+__all__ = ["list_", "get", "upsert", "delete", "add_model", "remove_model", "find_by_model", "next_position",
+           "created_times"]
 
 _ORDER = "ORDER BY position, created_at, rowid"
 
@@ -132,3 +133,8 @@ def find_by_model(conn: sqlite3.Connection, model: str) -> Optional[Downstream]:
         "SELECT d.id FROM downstreams d JOIN output_model_ids m ON m.downstream_id = d.id"
         " WHERE m.model_id = ? ORDER BY d.position, d.created_at, d.rowid LIMIT 1", (model,)).fetchone()
     return None if row is None else get(conn, row["id"])
+
+
+def created_times(conn: sqlite3.Connection) -> Dict[str, str]:
+    """Return `{downstream id: created_at text}` for every downstream (the admin API shows it)."""
+    return {row["id"]: row["created_at"] for row in conn.execute("SELECT id, created_at FROM downstreams")}

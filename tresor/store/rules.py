@@ -8,13 +8,13 @@ cached by (id, version) go stale (STYLE §4.3). Config order is position, create
 from __future__ import annotations
 
 import sqlite3
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from tresor.config.model import PipelineStep, Rule
 from tresor.store.db import decode_json, encode_json
 
 __all__ = ["list_", "get", "upsert", "delete", "set_enabled", "list_enabled_with_version",
-           "get_version", "next_position", "encode_pipeline", "decode_pipeline"]
+           "get_version", "next_position", "encode_pipeline", "decode_pipeline", "created_times"]
 
 _ORDER = "ORDER BY position, created_at, rowid"
 _LIST_COLUMNS = ("pattern_models", "match_format", "match_downstream_format", "match_downstreams")
@@ -117,3 +117,8 @@ def set_enabled(conn: sqlite3.Connection, rule_id: str, is_enabled: bool) -> boo
         "UPDATE rules SET version = version + (is_enabled != ?), is_enabled = ? WHERE id = ?",
         (int(bool(is_enabled)), int(bool(is_enabled)), rule_id))
     return cursor.rowcount > 0
+
+
+def created_times(conn: sqlite3.Connection) -> Dict[str, str]:
+    """Return `{rule id: created_at text}` for every rule (the admin API shows it)."""
+    return {row["id"]: row["created_at"] for row in conn.execute("SELECT id, created_at FROM rules")}

@@ -6,7 +6,7 @@ this module never generates or logs them.
 from __future__ import annotations
 
 import sqlite3
-from typing import List
+from typing import List, Optional
 
 from tresor.store.db import NOW_SQL
 
@@ -36,9 +36,9 @@ def delete(conn: sqlite3.Connection, token: str) -> bool:
     return conn.execute("DELETE FROM sessions WHERE token = ?", (token,)).rowcount > 0
 
 
-def delete_all(conn: sqlite3.Connection) -> int:
-    """Revoke every session (the admin password changed); return how many were removed."""
-    return conn.execute("DELETE FROM sessions").rowcount
+def delete_all(conn: sqlite3.Connection, keep: Optional[str] = None) -> int:
+    """Revoke every session except `keep` (the admin password changed); return how many were removed."""
+    return conn.execute("DELETE FROM sessions WHERE token != ?", (keep or "",)).rowcount
 
 
 def list_tokens(conn: sqlite3.Connection) -> List[str]:

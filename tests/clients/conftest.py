@@ -1,0 +1,65 @@
+"""Fixtures for the real-SDK tier: a FakeUpstream and the in-process gateway routed to it."""
+import pytest
+
+from tests.support import FakeUpstream, Gateway
+
+CONFIG = """\
+downstreams:
+  - id: oa
+    base_url: {url}
+    api_key: sk-upstream-oa
+    api_formats: [openai]
+    output_model_ids: [gpt-x]
+  - id: resp
+    base_url: {url}/v1
+    api_key: sk-upstream-resp
+    api_formats: [openai_responses]
+    output_model_ids: [resp-x]
+  - id: ant
+    base_url: {url}
+    api_key: sk-upstream-ant
+    api_formats: [anthropic]
+    output_model_ids: [claude-x]
+  - id: gem
+    base_url: {url}
+    api_key: upstream-gem
+    api_formats: [gemini]
+    output_model_ids: [gemini-x]
+aliases:
+  - input_model_id: my-gpt
+    options:
+      - id: my-gpt-1
+        downstream_id: oa
+        output_model_id: gpt-x
+  - input_model_id: my-gemini
+    options:
+      - id: my-gemini-1
+        downstream_id: gem
+        output_model_id: gemini-x
+{extra}"""
+
+
+@pytest.fixture
+def upstream():
+    fake = FakeUpstream()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def make_gateway(tmp_path, upstream):
+    made = []
+
+    def make(extra=""):
+        gateway = Gateway(CONFIG.format(url=upstream.url, extra=extra), tmp_path)
+        made.append(gateway)
+        return gateway
+
+    yield make
+    for gateway in made:
+        gateway.close()
+
+
+@pytest.fixture
+def gateway(make_gateway):
+    return make_gateway()

@@ -1,0 +1,211 @@
+"""The gateway request lifecycle, in named steps: classify, authenticate, read, resolve, choose the
+format, build the upstream request, send, relay. Each step calls into the module that owns it.
+
+`Engine.handle(request) -> Response` is the one error boundary of the gateway: ClientError and
+UpstreamError become errors in the client's API format; nothing escapes as a dropped connection.
+`state` supplies the live settings: `.config`, `.routes` (RoutingTable), `.pool`, `.log`.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import List, Optional, Tuple
+
+from tresor import formats
+from tresor.errors import ClientError, UpstreamError
+from tresor.formats import ir
+from tresor.gateway import jsonbody, models, paths, relay, routing
+from tresor.gateway.exchange import Exchange
+from tresor.httpio import Request, Response, json_response
+
+log = logging.getLogger("tresor.gateway")
+
+CORS_HEADERS = (
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, PATCH, OPTIONS"),
+    ("Access-Control-Allow-Headers", "Authorization, Content-Type, x-api-key, x-goog-api-key, anthropic-version, "
+     "anthropic-beta, anthropic-dangerous-direct-browser-access, x-stainless-arch, x-stainless-lang, "
+     "x-stainless-os, x-stainless-package-version, x-stainless-retry-count, x-stainless-runtime, "
+     "x-stainless-runtime-version, x-stainless-timeout"),
+    ("Access-Control-Expose-Headers", "request-id, x-request-id, x-tresor-overhead-ms"),
+)
+# Client headers never forwarded: hop-by-hop (RFC 9110 §7.6.1), framing we recompute, and every
+# client credential (SPEC §1: stripped even when proxy auth is off; the Go project leaked them).
+_DROP_HEADERS = frozenset((
+    "host", "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+    "content-length", "accept-encoding", "authorization", "x-api-key", "x-goog-api-key", "cookie",
+    "proxy-authorization", "expect"))
+_CANONICAL_PATHS = {"/chat/completions": "/v1/chat/completions", "/messages": "/v1/messages",
+                    "/responses": "/v1/responses", "/messages/count_tokens": "/v1/messages/count_tokens"}
+
+
+class Engine:
+    """Runs gateway requests against the live `state`; stateless itself, shared by all threads."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def handle(self, request: Request) -> Response:
+        """Answer one gateway request (never raises for client or upstream faults)."""
+        endpoint = paths.classify(request.method, request.path)
+        if endpoint is None:
+            return self._finish_plain(404, "%s path not found. %s" % (request.path, paths.USAGE_HINT))
+        if request.method == "OPTIONS":
+            return Response(204, list(CORS_HEADERS))
+        x = Exchange(request, endpoint, client_format=endpoint.format)
+        try:
+            response = self._run(x)
+        except ClientError as e:
+            x.error = e.message
+            response = self.error_response(x, ir.Error(e.status, e.message, e.kind))
+        except UpstreamError as e:
+            x.error = e.message
+            response = self.error_response(x, ir.Error(e.status, e.message, "api_error"))
+        except Exception as e:  # a bug in a format module or plugin: answer in the client's format, log it
+            log.exception("gateway failure on %s", x.request.path)
+            x.error = "internal error: %s" % type(e).__name__
+            response = self.error_response(x, ir.Error(500, "internal error in Tresor (%s); see the daemon log"
+                                                       % type(e).__name__, "api_error"))
+        response.headers.extend(CORS_HEADERS)
+        if not response.is_stream:
+            self.record(x, response.status, len(response.body))
+        return response
+
+    def _run(self, x: Exchange) -> Response:
+        self._authenticate(x)
+        if x.endpoint.kind in (paths.LIST_MODELS, paths.GET_MODEL):
+            return models.answer(x.endpoint, self.state.routes, x.request.query_params())
+        self._read_body(x)
+        self._resolve(x)
+        self._choose_format(x)
+        if x.endpoint.kind == paths.COUNT_TOKENS and x.is_translated:
+            return self._estimate_tokens(x)
+        method, url, headers, body = self._upstream_request(x)
+        config = self.state.config
+        sent = time.perf_counter()
+        upstream = self.state.pool.send(method, url, headers, body, idle_timeout=config.stream_idle_timeout,
+                                        downstream_id=x.route.downstream.id)
+        x.upstream_s += time.perf_counter() - sent
+        return relay.respond(self, x, upstream)
+
+    def _authenticate(self, x: Exchange) -> None:
+        keys = self.state.config.proxy_api_keys
+        if not keys:
+            return
+        token, _ = routing.client_token(x.request.headers, x.request.query_params())
+        if not routing.is_authorized(token, keys):
+            x.error = "unauthorized"
+            raise ClientError("invalid or missing proxy API key: send one of the keys in proxy_api_keys as "
+                              "'Authorization: Bearer <key>', 'x-api-key' or 'x-goog-api-key'", 401,
+                              "authentication_error")
+
+    def _read_body(self, x: Exchange) -> None:
+        if x.request.body.strip():
+            x.body, x.spans, x.text = jsonbody.parse(x.request.body)
+        elif x.endpoint.format != "gemini":
+            raise ClientError("request body is empty; send a JSON object with a \"model\" field", 400)
+        model = x.body.get("model") if x.endpoint.format != "gemini" else x.endpoint.model
+        if not isinstance(model, str) or not model:
+            x.error = "missing model"
+            raise ClientError("request body missing model: set \"model\" to one of the ids in GET /v1/models", 400)
+        x.model = model
+        x.is_stream = x.endpoint.is_stream if x.endpoint.format == "gemini" else x.body.get("stream") is True
+
+    def _resolve(self, x: Exchange) -> None:
+        route = self.state.routes.resolve(x.model)
+        if route is None:
+            x.error = "unknown model"
+            raise ClientError('unknown model "%s": add it to a downstream\'s output_model_ids or create an '
+                              "alias for it (GET /v1/models lists what is served)" % x.model, 404, "not_found_error")
+        x.route = route
+
+    def _choose_format(self, x: Exchange) -> None:
+        declared = x.route.downstream.api_formats
+        if x.client_format is None or not declared or x.client_format in declared:
+            x.downstream_format = x.client_format or (declared[0] if declared else "openai")
+        else:
+            x.downstream_format = declared[0]
+
+    def _estimate_tokens(self, x: Exchange) -> Response:
+        from tresor.formats import estimate
+
+        client = formats.get(x.client_format)
+        request = client.parse_request(x.body, model=x.model, is_stream=False)
+        return json_response(200, client.render_count_tokens(estimate.input_tokens(request)),
+                             [("x-tresor-estimate", "chars/4")])
+
+    def _upstream_request(self, x: Exchange) -> Tuple[str, str, List[Tuple[str, str]], bytes]:
+        from tresor.gateway.upstream import join_url
+
+        downstream = x.route.downstream
+        if x.is_translated:
+            path, query, body = relay.translate_request(x)
+            headers = [("Content-Type", "application/json"),
+                       ("Accept", "text/event-stream" if x.is_stream else "application/json")]
+            agent = x.request.headers.get("user-agent")
+            if agent:
+                headers.append(("User-Agent", agent))
+        else:
+            path, query, body = self._same_format_target(x)
+            headers = [(k, v) for k, v in x.request.headers.items() if k not in _DROP_HEADERS]
+        base = downstream.format_urls.get(x.downstream_format or "") or downstream.base_url
+        _inject_key(headers, downstream.api_key, x.downstream_format)
+        return x.request.method, join_url(base, path, query), headers, body
+
+    def _same_format_target(self, x: Exchange) -> Tuple[str, str, bytes]:
+        query = "&".join(p for p in x.request.query.split("&") if p and not p.startswith("key="))
+        if x.endpoint.format == "gemini":
+            prefix = x.request.path[: x.request.path.index("/models/") + len("/models/")]
+            action = ":" + x.endpoint.action if x.endpoint.action else ""
+            return prefix + x.route.model + action, query, x.request.body
+        path = _CANONICAL_PATHS.get(x.request.path, x.request.path)
+        body = x.request.body
+        if x.route.model != x.model:
+            body = jsonbody.replace(x.text, x.spans, "model", x.route.model)
+        return path, query, body
+
+    def error_response(self, x: Exchange, error: ir.Error) -> Response:
+        """An error in the client's format (OpenAI shape when the format is unknown)."""
+        module = formats.get(x.client_format or "openai")
+        return json_response(error.status, module.render_error(error))
+
+    def _finish_plain(self, status: int, message: str) -> Response:
+        response = json_response(status, formats.get("openai").render_error(ir.Error(status, message, "not_found_error")))
+        response.headers.extend(CORS_HEADERS)
+        return response
+
+    def record(self, x: Exchange, status: int, size: int) -> None:
+        """Add the request-log entry for `x` (called once, when the response is complete)."""
+        now = time.perf_counter()
+        route = x.route
+        entry = {
+            "method": x.request.method, "path": x.request.path, "model": x.model,
+            "request_format": x.client_format, "downstream_format": x.downstream_format,
+            "client_ip": x.request.client_ip, "status": status, "stream": x.is_stream,
+            "duration": round((now - x.started) * 1000.0, 3),
+            "overhead_ms": round(x.overhead_ms(now), 3), "bytes": size,
+        }
+        if route is not None:
+            entry.update(resolved_model=route.model, downstream_id=route.downstream.id,
+                         downstream_name=route.downstream.name)
+            if route.alias_group:
+                entry["alias_group"] = route.alias_group
+        if x.first_byte_s is not None:
+            entry["ttfb_ms"] = round((x.first_byte_s - x.started) * 1000.0, 3)
+        if x.usage:
+            entry["usage"] = dict(x.usage)
+        if x.error:
+            entry["error"] = x.error
+        self.state.log.record(entry)
+
+
+def _inject_key(headers: List[Tuple[str, str]], api_key: str, downstream_format: Optional[str]) -> None:
+    """Add the downstream's key in the header of the format actually used (reference §3.11)."""
+    if downstream_format == "anthropic":
+        if not any(k.lower() == "anthropic-version" for k, _ in headers):
+            headers.append(("anthropic-version", "2023-06-01"))
+        if api_key:
+            headers.append(("x-api-key", api_key))
+    elif api_key:
+        headers.append(("x-goog-api-key", api_key) if downstream_format == "gemini"
+                       else ("Authorization", "Bearer " + api_key))

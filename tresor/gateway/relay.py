@@ -1,0 +1,282 @@
+"""Relaying an upstream answer to the client: whole bodies and SSE streams, same-format or translated.
+
+Same-format bodies and stream bytes go out byte-identical (streams are cut at event boundaries and
+flushed one event at a time). Translated traffic goes parse (downstream module) -> IR -> render
+(client module). Errors before the first streamed byte become real HTTP errors in the client's
+format (the "hold" of reference §3.14); errors after it become the client format's stream error.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+from tresor import formats
+from tresor.errors import UpstreamError
+from tresor.formats import ir, sse
+from tresor.gateway.exchange import Exchange
+from tresor.httpio import Response, json_response
+
+log = logging.getLogger("tresor.gateway")
+
+# Upstream response headers never relayed: hop-by-hop, framing we recompute, and headers our own
+# server sets (a duplicate Date/Server confuses some clients).
+_SKIP_RESPONSE = frozenset(("connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding",
+                            "date", "server", "proxy-connection", "te", "trailer", "upgrade", "alt-svc",
+                            "strict-transport-security", "set-cookie"))
+_USEFUL_PREFIXES = ("request-id", "x-request-id", "retry-after", "x-ratelimit", "anthropic-ratelimit",
+                    "ratelimit", "openai-processing-ms", "x-goog-")
+_ANTHROPIC_ERROR_STATUS = {"overloaded_error": 529, "rate_limit_error": 429, "invalid_request_error": 400,
+                           "authentication_error": 401, "permission_error": 403, "not_found_error": 404,
+                           "request_too_large": 413, "api_error": 500}
+_USAGE_MARKERS = (b'"usage"', b'"usageMetadata"')
+USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "reasoning_tokens")
+
+
+def translate_request(x: Exchange) -> Tuple[str, str, bytes]:
+    """Client body -> IR -> downstream body; returns (path, query, raw body) for the downstream."""
+    client, down = formats.get(x.client_format), formats.get(x.downstream_format)
+    request = client.parse_request(x.body, model=x.model, is_stream=x.is_stream)
+    x.ir_request = request
+    # Always ask a translated upstream for stream usage: the client's own renderer decides what it shows.
+    outgoing = dataclasses.replace(request, model=x.route.model, is_usage_in_stream=x.is_stream)
+    body = down.render_request(outgoing)
+    dropped = request.extras.get("_dropped")
+    if dropped:
+        log.debug("%s -> %s: dropped %s", x.client_format, x.downstream_format, ", ".join(map(str, dropped)))
+    path, query = down.request_path(x.route.model, x.is_stream)
+    return path, query, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def respond(engine, x: Exchange, upstream) -> Response:
+    """Turn the upstream response into the client's Response (streamed when the upstream streams)."""
+    if x.is_stream and upstream.status == 200 and upstream.is_event_stream:
+        return _stream(engine, x, upstream)
+    started = time.perf_counter()
+    try:
+        raw = upstream.read()
+    finally:
+        upstream.close()
+        x.upstream_s += time.perf_counter() - started
+    if upstream.status >= 400:
+        return _error(engine, x, upstream, raw)
+    if not x.is_translated:
+        _scrape_usage(x, raw)
+        return _finish(x, Response(upstream.status, _relayed_headers(upstream, x, keep_all=True), raw))
+    obj = _json_or_none(raw)
+    if not isinstance(obj, dict):
+        return engine.error_response(x, ir.Error(502, "downstream %s returned a response that is not JSON"
+                                                 % x.route.downstream.id, "api_error"))
+    response = formats.get(x.downstream_format).parse_response(obj)
+    _merge_usage(x, response.usage)
+    body = formats.get(x.client_format).render_response(response, x.ir_request)
+    return _finish(x, json_response(upstream.status, body, _relayed_headers(upstream, x, keep_all=False)))
+
+
+def _finish(x: Exchange, response: Response) -> Response:
+    response.headers.append(("x-tresor-overhead-ms", "%.3f" % x.overhead_ms()))
+    return response
+
+
+def _error(engine, x: Exchange, upstream, raw: bytes) -> Response:
+    x.error = "upstream HTTP %d" % upstream.status
+    if not x.is_translated:
+        return _finish(x, Response(upstream.status, _relayed_headers(upstream, x, keep_all=True), raw))
+    obj = _json_or_none(raw)
+    error = formats.get(x.downstream_format).parse_error(upstream.status, obj if obj is not None else
+                                                         raw.decode("utf-8", "replace")[:2000])
+    error.status = upstream.status
+    response = engine.error_response(x, error)
+    response.headers.extend(_relayed_headers(upstream, x, keep_all=False))
+    return _finish(x, response)
+
+
+def _relayed_headers(upstream, x: Exchange, keep_all: bool) -> List[Tuple[str, str]]:
+    out = []
+    for name, value in upstream.headers:
+        lower = name.lower()
+        if lower in _SKIP_RESPONSE:
+            continue
+        if keep_all or lower.startswith(_USEFUL_PREFIXES):
+            out.append((name, value))
+    return out
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _merge_usage(x: Exchange, usage: Optional[ir.Usage]) -> None:
+    if usage is None:
+        return
+    for name in USAGE_FIELDS:
+        value = getattr(usage, name)
+        if value is not None:
+            x.usage[name] = value
+
+
+def _scrape_usage(x: Exchange, raw: bytes) -> None:
+    # Only payloads that mention usage are decoded, so relaying stays cheap.
+    if x.downstream_format is None or not any(m in raw for m in _USAGE_MARKERS):
+        return
+    obj = _json_or_none(raw)
+    if isinstance(obj, dict):
+        _merge_usage(x, formats.get(x.downstream_format).parse_usage(obj))
+
+
+def _read_event(readline: Callable[[], bytes]) -> Tuple[List[bytes], Optional[str], Optional[str]]:
+    """Raw lines of the next event with data (comments before it included), its data and event name."""
+    lines: List[bytes] = []
+    data: List[str] = []
+    event = None
+    while True:
+        line = readline()
+        if not line:
+            return lines, ("\n".join(data) if data else None), event
+        lines.append(line)
+        text = line.rstrip(b"\r\n")
+        if not text:
+            if data:
+                return lines, "\n".join(data), event
+            continue
+        if text.startswith(b"data:"):
+            data.append(text[5:].decode("utf-8", "replace").lstrip(" "))
+        elif text.startswith(b"event:"):
+            event = text[6:].decode("utf-8", "replace").strip()
+
+
+def in_band_error(data: Optional[str], event: Optional[str]) -> Optional[Tuple[int, Any]]:
+    """(status, payload) when an SSE event is an error (reference §3.14), else None."""
+    if data is None or ("error" not in data and event not in ("error", "response.failed")):
+        return None
+    obj = _json_or_none(data.encode("utf-8"))
+    is_error = event in ("error", "response.failed") or (
+        isinstance(obj, dict) and (obj.get("type") == "error" or obj.get("error")))
+    if not is_error:
+        return None
+    return _error_status(obj), obj
+
+
+def _error_status(obj: Any) -> int:
+    if not isinstance(obj, dict):
+        return 502
+    inner = obj.get("error") if isinstance(obj.get("error"), dict) else (
+        (obj.get("response") or {}).get("error") if isinstance(obj.get("response"), dict) else None) or {}
+    for candidate in (inner.get("code"), obj.get("code"), obj.get("status"), inner.get("status")):
+        try:
+            value = int(candidate)
+        except (TypeError, ValueError):
+            continue
+        if 400 <= value <= 599:
+            return value
+    return _ANTHROPIC_ERROR_STATUS.get(inner.get("type"), 502)
+
+
+def _stream(engine, x: Exchange, upstream) -> Response:
+    started = time.perf_counter()
+    try:
+        lines, data, event = _read_event(upstream.readline)
+    except UpstreamError:
+        upstream.close()
+        raise
+    finally:
+        x.upstream_s += time.perf_counter() - started
+    failure = in_band_error(data, event)
+    if data is None or failure is not None:
+        upstream.close()
+        status, obj = failure or (502, None)
+        message = "downstream %s closed the stream before sending any event" % x.route.downstream.id
+        error = formats.get(x.downstream_format).parse_error(status, obj) if obj is not None else \
+            ir.Error(502, message, "api_error")
+        error.status = status
+        x.error = "upstream stream error"
+        return _finish(x, engine.error_response(x, error))
+    headers = [("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache"),
+               ("X-Accel-Buffering", "no")] + _relayed_headers(upstream, x, keep_all=False)
+    body = _translated(engine, x, upstream, lines) if x.is_translated else _passthrough(engine, x, upstream, lines)
+    return _finish(x, Response(200, headers, body))
+
+
+def _passthrough(engine, x: Exchange, upstream, held: List[bytes]) -> Iterator[bytes]:
+    """Relay the upstream's SSE bytes unchanged, one event per chunk, scraping usage on the way."""
+    client = formats.get(x.client_format) if x.client_format else None
+    chunk = b"".join(held)
+    try:
+        x.first_byte_s = time.perf_counter()
+        x.bytes_out += len(chunk)
+        _scrape_event_usage(x, chunk)
+        yield chunk
+        pending: List[bytes] = []
+        for line in iter(upstream.readline, b""):
+            pending.append(line)
+            if line in (b"\n", b"\r\n"):
+                chunk = b"".join(pending)
+                pending = []
+                _scrape_event_usage(x, chunk)
+                x.bytes_out += len(chunk)
+                yield chunk
+        if pending:
+            yield b"".join(pending)
+    except UpstreamError as e:
+        x.error = e.message
+        if client is not None:
+            yield client.render_stream_error(ir.Error(e.status, e.message, "api_error")).encode()
+    finally:
+        upstream.close()
+        engine.record(x, 200, x.bytes_out)
+
+
+def _scrape_event_usage(x: Exchange, chunk: bytes) -> None:
+    if x.downstream_format is None or not any(m in chunk for m in _USAGE_MARKERS):
+        return
+    for line in chunk.split(b"\n"):
+        if line.startswith(b"data:") and any(m in line for m in _USAGE_MARKERS):
+            obj = _json_or_none(line[5:])
+            if isinstance(obj, dict):
+                _merge_usage(x, formats.get(x.downstream_format).parse_usage(obj))
+
+
+def _translated(engine, x: Exchange, upstream, held: List[bytes]) -> Iterator[bytes]:
+    """Downstream SSE -> IR events -> client SSE, flushing each rendered event as it is produced."""
+    client, down = formats.get(x.client_format), formats.get(x.downstream_format)
+    queue = list(reversed(held))
+
+    def readline() -> bytes:
+        return queue.pop() if queue else upstream.readline()
+
+    events = client.render_stream(_tap_usage(x, down.parse_stream(sse.iter_events(readline))), x.ir_request)
+    try:
+        for event in events:
+            raw = event.encode()
+            if x.first_byte_s is None:
+                x.first_byte_s = time.perf_counter()
+            x.bytes_out += len(raw)
+            yield raw
+    except UpstreamError as e:
+        x.error = e.message
+        yield client.render_stream_error(ir.Error(e.status, e.message, "api_error")).encode()
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+        upstream.close()
+        engine.record(x, 200, x.bytes_out)
+
+
+def _tap_usage(x: Exchange, events: Iterator[Any]) -> Iterator[Any]:
+    for event in events:
+        if isinstance(event, (ir.Start, ir.Finish)):
+            _merge_usage(x, event.usage)
+        elif isinstance(event, ir.Error):
+            x.error = event.message
+        yield event
+
+
+def usage_dict(usage: ir.Usage) -> Dict[str, int]:
+    """The non-None fields of `usage` as a dict."""
+    return {k: getattr(usage, k) for k in USAGE_FIELDS if getattr(usage, k) is not None}

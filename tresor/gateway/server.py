@@ -1,0 +1,324 @@
+"""HTTP/1.1 servers on ThreadingHTTPServer (TCP) and a unix socket, with a thin handler.
+
+The handler turns the wire into an httpio.Request, calls `app.handle`, and writes the Response
+(Content-Length, or chunked with a flush per chunk for streams). It is the one error boundary
+for the socket surface: an unexpected exception becomes a 500 JSON error, never a dropped thread.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import socket
+import socketserver
+import stat
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Optional, Tuple
+
+from tresor import __version__
+from tresor.errors import ClientError
+from tresor.httpio import SECURITY_HEADERS, Request, Response, json_response
+
+log = logging.getLogger("tresor.server")
+
+_HOP_BY_HOP = frozenset(("connection", "keep-alive", "transfer-encoding", "content-length", "upgrade",
+                         "proxy-connection", "te", "trailer"))
+
+
+class ConnectionTracker:
+    """Counts requests in flight and remembers open client sockets, for a graceful shutdown."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._busy = 0
+        self._sockets = {}  # socket -> is handling a request
+        self.is_draining = False
+
+    def opened(self, sock) -> None:
+        with self._cond:
+            self._sockets[sock] = False
+
+    def closed(self, sock) -> None:
+        with self._cond:
+            self._sockets.pop(sock, None)
+
+    def begin(self, sock) -> None:
+        with self._cond:
+            self._busy += 1
+            self._sockets[sock] = True
+
+    def end(self, sock) -> None:
+        with self._cond:
+            self._busy -= 1
+            if sock in self._sockets:
+                self._sockets[sock] = False
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until no request is in flight or `timeout` seconds pass; True when idle."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._busy and time.monotonic() < deadline:
+                self._cond.wait(max(0.0, deadline - time.monotonic()))
+            return self._busy == 0
+
+    def close_idle(self) -> None:
+        """Shut down keep-alive connections that are waiting for their next request."""
+        with self._cond:
+            idle = [s for s, busy in self._sockets.items() if not busy]
+        for sock in idle:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _client_ip(peer: str, headers: dict) -> str:
+    # Behind a reverse proxy on the same host, the real client is in the forwarding headers
+    # (reference §3.18, Go commit 53a9062); from any other peer those headers are not trusted.
+    try:
+        is_loopback = ipaddress.ip_address(peer).is_loopback
+    except ValueError:
+        is_loopback = peer == ""
+    if is_loopback:
+        forwarded = headers.get("x-real-ip") or headers.get("x-forwarded-for", "").split(",")[0]
+        if forwarded.strip():
+            return forwarded.strip()
+    return peer
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Thin request handler; `self.server` carries `app`, `tracker` and `is_trusted_socket`."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "Tresor/" + __version__
+    sys_version = ""
+    timeout = 120  # seconds a client may stay silent (headers, body, or an idle keep-alive)
+
+    def setup(self):
+        super().setup()
+        self.server.tracker.opened(self.connection)
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            self.server.tracker.closed(self.connection)
+
+    def address_string(self) -> str:
+        peer = self.client_address
+        return peer[0] if isinstance(peer, tuple) and peer else "unix"
+
+    def log_message(self, fmt, *args):
+        log.debug("%s %s", self.address_string(), fmt % args)
+
+    def send_error(self, code, message=None, explain=None):
+        # Replaces http.server's HTML error page (bad request line, header too large, …). A request
+        # line too broken to parse leaves version "HTTP/0.9", which would suppress the status line.
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.1"
+        self._write(json_response(code, {"error": {"message": message or self.responses.get(code, ("",))[0],
+                                                   "type": "invalid_request_error"}}), head_only=False)
+
+    def _dispatch(self):
+        self.server.tracker.begin(self.connection)
+        try:
+            response = self._respond()
+            if self.server.tracker.is_draining:
+                self.close_connection = True
+            self._write(response, head_only=self.command == "HEAD")
+        finally:
+            self.server.tracker.end(self.connection)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _dispatch
+
+    def _respond(self) -> Response:
+        try:
+            request = self._read_request()
+            return self.server.app.handle(request)
+        except ClientError as e:
+            self.close_connection = True
+            return json_response(e.status, {"error": {"message": e.message, "type": e.kind}})
+        except Exception:
+            log.exception("unhandled error on %s %s", self.command, self.path.split("?")[0])
+            return json_response(500, {"error": {"message": "internal error in Tresor; see the daemon log",
+                                                 "type": "internal_error"}})
+
+    def _read_request(self) -> Request:
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        path, _, query = self.path.partition("?")
+        body = self._read_body(headers)
+        peer = self.address_string() if not self.server.is_trusted_socket else ""
+        return Request(self.command, path, query, headers, body, _client_ip(peer, headers),
+                       self.server.is_trusted_socket)
+
+    def _read_body(self, headers: dict) -> bytes:
+        limit = self.server.app.config.max_body_bytes
+        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        if chunked and "content-length" in headers:  # request smuggling guard (RFC 9112 §6.3)
+            raise ClientError("both Content-Length and Transfer-Encoding sent", 400)
+        if chunked:
+            return self._read_chunked(limit)
+        try:
+            length = int(headers.get("content-length") or 0)
+        except ValueError:
+            raise ClientError("invalid Content-Length header", 400) from None
+        if length < 0:
+            raise ClientError("invalid Content-Length header", 400)
+        if length > limit:
+            raise ClientError("request body of %d bytes is over the %d byte limit (max_body_bytes)"
+                              % (length, limit), 413, "request_too_large")
+        body = self.rfile.read(length) if length else b""
+        if len(body) != length:
+            raise ClientError("request body ended early", 400)
+        return body
+
+    def _read_chunked(self, limit: int) -> bytes:
+        parts, total = [], 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";")[0].strip(), 16)
+            except ValueError:
+                raise ClientError("malformed chunked request body", 400) from None
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers are read and ignored
+                return b"".join(parts)
+            total += size
+            if total > limit:
+                raise ClientError("request body is over the %d byte limit (max_body_bytes)" % limit,
+                                  413, "request_too_large")
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(1024)
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def _write(self, response: Response, head_only: bool) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            if name.lower() not in _HOP_BY_HOP:
+                self.send_header(name, value)
+        for name, value in SECURITY_HEADERS:
+            if response.header(name) is None:
+                self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        if response.is_stream:
+            self._write_stream(response, head_only)
+            return
+        self.send_header("Content-Length", str(len(response.body)))
+        self._send_head_and(b"" if head_only else response.body)
+
+    def _send_head_and(self, data: bytes) -> None:
+        # Headers and the first bytes of the body leave in one send: with separate sends, Nagle plus
+        # delayed ACK on the client can add ~40 ms per response (reference/clients.md §4).
+        self._headers_buffer.append(b"\r\n")
+        if data:
+            self._headers_buffer.append(data)
+        self.flush_headers()
+
+    def _write_stream(self, response: Response, head_only: bool) -> None:
+        self.send_header("Transfer-Encoding", "chunked")
+        body = response.body
+        try:
+            chunks = iter(() if head_only else body)
+            first = next(chunks, b"")
+            self._send_head_and(b"%x\r\n%s\r\n" % (len(first), first) if first else b"")
+            for chunk in chunks:
+                if chunk:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+            self.close_connection = True  # the client went away; the finally below frees upstream
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+
+class TCPServer(ThreadingHTTPServer):
+    """The gateway + admin + web UI listener on `bind_addr`."""
+
+    request_queue_size = 1024
+    daemon_threads = True
+    allow_reuse_address = True
+    is_trusted_socket = False
+
+    def __init__(self, address: Tuple[str, int], app, tracker: ConnectionTracker):
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.app = app
+        self.tracker = tracker
+        super().__init__(address, Handler)
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        # SSE events are small writes; Nagle would hold each one back waiting for an ACK.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock, addr
+
+
+class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """Admin API + web UI on a unix socket (mode 0600, so the file permissions are the auth)."""
+
+    request_queue_size = 128
+    daemon_threads = True
+    is_trusted_socket = True
+
+    def __init__(self, path: str, app, tracker: ConnectionTracker):
+        self.app = app
+        self.tracker = tracker
+        _remove_stale_socket(path)
+        old_umask = os.umask(0o177)  # the socket must never exist with wider permissions
+        try:
+            super().__init__(path, Handler)
+        finally:
+            os.umask(old_umask)
+        os.chmod(path, 0o600)
+
+
+def _remove_stale_socket(path: str) -> None:
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise OSError("socket_path %s exists and is not a socket; refusing to replace it" % path)
+    os.unlink(path)
+
+
+def parse_bind_addr(value: str) -> Tuple[str, int]:
+    """'127.0.0.1:11510' / '[::1]:0' / ':8080' -> (host, port); an empty host means all interfaces."""
+    host, _, port = value.rpartition(":")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def start(server) -> threading.Thread:
+    """Serve `server` in a daemon thread and return the thread."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                              name="tresor-%s" % type(server).__name__, daemon=True)
+    thread.start()
+    return thread
+
+
+def stop(servers, tracker: ConnectionTracker, grace_s: float, socket_path: Optional[str]) -> bool:
+    """Stop accepting, wait up to `grace_s` for in-flight requests, close idle connections.
+
+    Returns True when every in-flight request finished within the grace period.
+    """
+    tracker.is_draining = True
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+    is_idle = tracker.wait_idle(grace_s)
+    tracker.close_idle()
+    if socket_path:
+        try:
+            os.unlink(socket_path)
+        except OSError:
+            pass
+    return is_idle
