@@ -255,8 +255,11 @@ class _Renderer:
             return []
         state.is_stopped = True
         px = event.extras.get(F) or {}
-        if px.get("item") is not None:
-            state.slot.template = px["item"]
+        template, added = px.get("item"), state.slot.added
+        # Use the family's final item only when it is the item announced (ids and type equal):
+        # the SDK rejects an output_item.done whose identity differs from output_item.added.
+        if isinstance(template, dict) and all(template.get(k) == added.get(k) for k in ("id", "type", "call_id")):
+            state.slot.template = template
         if state.kind == "tool":
             return self._stop_tool(state)
         if state.kind == "reasoning":
