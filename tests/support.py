@@ -114,6 +114,7 @@ class FakeUpstream:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # stream chunks leave at once, like a real provider
 
             def log_message(self, *args):
                 pass

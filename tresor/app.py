@@ -43,12 +43,14 @@ class App:
 
     def refresh_routes(self) -> None:
         """Rebuild the in-memory routing snapshot from the store (after start and every admin change)."""
+        from tresor.gateway import pipeline
         from tresor.gateway.routing import RoutingTable
-        from tresor.store import aliases, downstreams
+        from tresor.store import aliases, downstreams, rules
 
         conn = self.store.reader()
+        compiled = pipeline.compile_rules(rules.list_enabled_with_version(conn), self.routes.rules)
         self.routes = RoutingTable(downstreams.list_(conn), aliases.list_groups(conn), aliases.active_ids(conn),
-                                   self.routes.version + 1)
+                                   self.routes.version + 1, compiled)
 
     def mutate(self, change: Callable[..., Any], *args: Any, settings: Optional[Dict[str, Any]] = None) -> Any:
         """Apply one admin change to SQLite and config.yaml together, then refresh routing.

@@ -61,6 +61,9 @@ def _build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     version = sub.add_parser("version", help="print the version", description="Print Tresor's version.")
     version.set_defaults(func=cmd_version)
+    from tresor import cli_admin
+
+    cli_admin.register(sub)
     return parser
 
 
@@ -71,14 +74,14 @@ def cmd_version(args, env: Env) -> ExitStatus:
 
 
 def _load_config(args, env: Env):
-    from tresor import config as config_io
+    from tresor import config as config_io, plugins
 
     path = config_io.find(getattr(args, "run_config", None) or args.config, env.cwd, env.environ)
     if path is None:
         # No file anywhere: run on the built-in default, and write admin changes to ~/.tresor.yaml.
         home_path = config_io.expand_path(config_io.HOME_CONFIG, env.cwd, env.environ)
-        return config_io.load_default().replace(path=home_path), env.cwd, "built-in default"
-    return config_io.load(path), os.path.dirname(path), path
+        return config_io.load_default(plugins.create).replace(path=home_path), env.cwd, "built-in default"
+    return config_io.load(path, plugins.create), os.path.dirname(path), path
 
 
 def cmd_run(args, env: Env) -> ExitStatus:
@@ -90,6 +93,7 @@ def cmd_run(args, env: Env) -> ExitStatus:
     logging.basicConfig(level=logging.DEBUG if config.log_level == "debug" else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=env.stderr)
     stop = env.stop or threading.Event()
+    _install_signal_handlers(stop)  # before anything can announce readiness
     try:
         app = app_module.build(config, base_dir)
     except ConfigError as e:
@@ -126,10 +130,13 @@ def cmd_run(args, env: Env) -> ExitStatus:
     return ExitStatus.OK
 
 
-def _wait_for_stop(stop: threading.Event) -> None:
+def _install_signal_handlers(stop: threading.Event) -> None:
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
+
+
+def _wait_for_stop(stop: threading.Event) -> None:
     while not stop.wait(0.5):  # a timed wait keeps signal handlers responsive on every platform
         pass
 

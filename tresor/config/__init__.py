@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from tresor import bundle
 from tresor.config import yaml
@@ -50,13 +50,16 @@ def expand_path(value: str, base_dir: str, environ: Optional[Dict[str, str]] = N
     return os.path.normpath(os.path.join(base_dir, value))
 
 
-def loads(text: str, path: Optional[str] = None) -> Config:
-    """Parse and validate config text; errors name `path` (or "<config>") with line and column."""
+def loads(text: str, path: Optional[str] = None, check_step: Optional[Callable[[str, Any], Any]] = None) -> Config:
+    """Parse and validate config text; errors name `path` (or "<config>") with line and column.
+
+    `check_step(plugin_id, config)` validates rule pipeline steps (see validate.validate).
+    """
     doc, positions = yaml.loads_located(text, path or "<config>")
-    return validate(doc, positions, path)
+    return validate(doc, positions, path, check_step)
 
 
-def load(path: str) -> Config:
+def load(path: str, check_step: Optional[Callable[[str, Any], Any]] = None) -> Config:
     """Read and validate the config file at `path`."""
     try:
         with open(path, encoding="utf-8-sig") as f:
@@ -65,13 +68,13 @@ def load(path: str) -> Config:
         raise ConfigError("config file is not valid UTF-8 (byte %d)" % e.start, path=path) from e
     except OSError as e:
         raise ConfigError("cannot read config file: %s" % e.strerror, path=path) from e
-    return loads(text, path)
+    return loads(text, path, check_step)
 
 
-def load_default() -> Config:
+def load_default(check_step: Optional[Callable[[str, Any], Any]] = None) -> Config:
     """The config embedded in the package (the top-level config.yaml), with no file path."""
     raw = bundle.read("config.yaml")
-    return loads(raw.decode("utf-8") if raw else "", None)
+    return loads(raw.decode("utf-8") if raw else "", None, check_step)
 
 
 def _steps(rule) -> List[Dict[str, Any]]:

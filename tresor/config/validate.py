@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from typing import Any, Dict, Iterable, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 
 from tresor.config.model import (
     FORMATS, SECTIONS, SETTINGS, AliasGroup, AliasOption, Config, Downstream, PipelineStep, Rule,
@@ -28,9 +28,11 @@ _STEP_KEYS = ("plugin_id", "config")
 class _Checker:
     """Carries the file path and the key positions so each check can point at its field."""
 
-    def __init__(self, path: Optional[str], positions: Dict[tuple, Tuple[int, int]]):
+    def __init__(self, path: Optional[str], positions: Dict[tuple, Tuple[int, int]],
+                 check_step: Optional[Callable[[str, Any], Any]] = None):
         self.path = path
         self.positions = positions
+        self.check_step = check_step
 
     def fail(self, where: tuple, message: str, hint: Optional[str] = None):
         line = col = None
@@ -143,6 +145,7 @@ def _downstream(c: _Checker, raw: Any, where: tuple) -> Downstream:
 
 
 def _pipeline(c: _Checker, raw: Any, where: tuple) -> Tuple[PipelineStep, ...]:
+    """Pipeline steps; each is also checked with `c.check_step` (the plugin registry) when given."""
     if isinstance(raw, str):  # the Go DB and admin API carry pipeline_config as a JSON string
         try:
             raw = json.loads(raw or "[]")
@@ -158,8 +161,13 @@ def _pipeline(c: _Checker, raw: Any, where: tuple) -> Tuple[PipelineStep, ...]:
         config = step.get("config")
         if config is not None and not isinstance(config, dict):
             c.fail(where + (i, "config"), "config of a pipeline step must be a mapping")
-        steps.append(PipelineStep(c.string(step.get("plugin_id"), where + (i, "plugin_id"), required=True),
-                                  config))
+        plugin_id = c.string(step.get("plugin_id"), where + (i, "plugin_id"), required=True)
+        if c.check_step is not None:
+            try:
+                c.check_step(plugin_id, config)
+            except ConfigError as e:
+                c.fail(where + (i, "plugin_id"), e.message, e.hint)
+        steps.append(PipelineStep(plugin_id, config))
     return tuple(steps)
 
 
@@ -236,9 +244,14 @@ def _unique(c: _Checker, items: Iterable[Tuple[str, tuple]], what: str) -> None:
         seen[key] = where
 
 
-def validate(doc: Any, positions: Dict[tuple, Tuple[int, int]], path: Optional[str] = None) -> Config:
-    """Validate a parsed config document; return a Config or raise ConfigError naming file:line:col."""
-    c = _Checker(path, positions)
+def validate(doc: Any, positions: Dict[tuple, Tuple[int, int]], path: Optional[str] = None,
+             check_step: Optional[Callable[[str, Any], Any]] = None) -> Config:
+    """Validate a parsed config document; return a Config or raise ConfigError naming file:line:col.
+
+    `check_step(plugin_id, config)` validates each pipeline step (the caller passes the plugin
+    registry's `create`, which config/ may not import) and raises ConfigError for a bad one.
+    """
+    c = _Checker(path, positions, check_step)
     doc = c.mapping(doc, (), tuple(s.name for s in SETTINGS) + SECTIONS)
     values: Dict[str, Any] = {}
     for s in SETTINGS:

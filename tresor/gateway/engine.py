@@ -7,14 +7,15 @@ UpstreamError become errors in the client's API format; nothing escapes as a dro
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import List, Optional, Tuple
 
 from tresor import formats
-from tresor.errors import ClientError, UpstreamError
+from tresor.errors import ClientError, PluginError, UpstreamError
 from tresor.formats import ir
-from tresor.gateway import jsonbody, models, paths, relay, routing
+from tresor.gateway import jsonbody, models, paths, pipeline, relay, routing
 from tresor.gateway.exchange import Exchange
 from tresor.httpio import Request, Response, json_response
 
@@ -61,6 +62,10 @@ class Engine:
         except UpstreamError as e:
             x.error = e.message
             response = self.error_response(x, ir.Error(e.status, e.message, "api_error"))
+        except PluginError as e:
+            log.warning("%s", e.message, exc_info=e.__cause__)
+            x.error = e.message
+            response = self.error_response(x, ir.Error(500, e.message, "api_error"))
         except Exception as e:  # a bug in a format module or plugin: answer in the client's format, log it
             log.exception("gateway failure on %s", x.request.path)
             x.error = "internal error: %s" % type(e).__name__
@@ -77,13 +82,14 @@ class Engine:
             return models.answer(x.endpoint, self.state.routes, x.request.query_params())
         self._read_body(x)
         self._resolve(x)
-        self._choose_format(x)
-        if x.endpoint.kind == paths.COUNT_TOKENS and x.is_translated:
+        self._plan(x)
+        if x.endpoint.kind == paths.COUNT_TOKENS and x.downstream_format != x.client_format:
             return self._estimate_tokens(x)
         method, url, headers, body = self._upstream_request(x)
-        config = self.state.config
+        if x.response is not None:
+            return x.response
         sent = time.perf_counter()
-        upstream = self.state.pool.send(method, url, headers, body, idle_timeout=config.stream_idle_timeout,
+        upstream = self.state.pool.send(method, url, headers, body, idle_timeout=self.state.config.stream_idle_timeout,
                                         downstream_id=x.route.downstream.id)
         x.upstream_s += time.perf_counter() - sent
         return relay.respond(self, x, upstream)
@@ -119,12 +125,25 @@ class Engine:
                               "alias for it (GET /v1/models lists what is served)" % x.model, 404, "not_found_error")
         x.route = route
 
-    def _choose_format(self, x: Exchange) -> None:
+    def _plan(self, x: Exchange) -> None:
+        """Pick the pipeline: matching rules' steps, plus the automatic converter when needed.
+
+        The downstream format is the client's when the downstream lists it (or lists nothing),
+        else its first format (SPEC §2.4). A converter in a rule for the client's format replaces
+        the automatic one, so traffic is never converted twice.
+        """
+        routes = self.state.routes
+        x.steps = pipeline.match(routes.rules, x)
         declared = x.route.downstream.api_formats
         if x.client_format is None or not declared or x.client_format in declared:
             x.downstream_format = x.client_format or (declared[0] if declared else "openai")
         else:
             x.downstream_format = declared[0]
+            if not pipeline.converts_from(x.steps, x.client_format) and x.endpoint.kind == paths.GENERATE:
+                x.steps = (routes.converter(x.client_format, x.downstream_format),) + x.steps
+        if pipeline.converts_from(x.steps, x.client_format):
+            x.downstream_format = next(s.plugin.target_format for s in x.steps
+                                       if getattr(s.plugin, "source_format", None) == x.client_format)
 
     def _estimate_tokens(self, x: Exchange) -> Response:
         from tresor.formats import estimate
@@ -137,32 +156,31 @@ class Engine:
     def _upstream_request(self, x: Exchange) -> Tuple[str, str, List[Tuple[str, str]], bytes]:
         from tresor.gateway.upstream import join_url
 
+        x.format, x.query = x.client_format, _without_key(x.request.query)
+        x.path = self._same_format_path(x)
+        x.headers = {k: v for k, v in x.request.headers.items() if k not in _DROP_HEADERS}
+        body = x.request.body
+        if x.route.model != x.model and x.client_format != "gemini" and "model" in x.spans:
+            body = jsonbody.replace(x.text, x.spans, "model", x.route.model)
+            x.body["model"] = x.route.model
+        if x.steps:
+            pipeline.run_request(x.steps, x)
+            if any(s.plugin.changes_body for s in x.steps if hasattr(s.plugin, "request")):
+                body = json.dumps(x.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        x.downstream_format = x.format or x.downstream_format
         downstream = x.route.downstream
-        if x.is_translated:
-            path, query, body = relay.translate_request(x)
-            headers = [("Content-Type", "application/json"),
-                       ("Accept", "text/event-stream" if x.is_stream else "application/json")]
-            agent = x.request.headers.get("user-agent")
-            if agent:
-                headers.append(("User-Agent", agent))
-        else:
-            path, query, body = self._same_format_target(x)
-            headers = [(k, v) for k, v in x.request.headers.items() if k not in _DROP_HEADERS]
         base = downstream.format_urls.get(x.downstream_format or "") or downstream.base_url
-        _inject_key(headers, downstream.api_key, x.downstream_format)
-        return x.request.method, join_url(base, path, query), headers, body
+        headers = list(x.headers.items())
+        if not any(k in x.headers for k in routing.CREDENTIAL_HEADERS):  # a rule-set key wins (reference §3.11)
+            _inject_key(headers, downstream.api_key, x.downstream_format)
+        return x.request.method, join_url(base, x.path, x.query), headers, body
 
-    def _same_format_target(self, x: Exchange) -> Tuple[str, str, bytes]:
-        query = "&".join(p for p in x.request.query.split("&") if p and not p.startswith("key="))
+    def _same_format_path(self, x: Exchange) -> str:
         if x.endpoint.format == "gemini":
             prefix = x.request.path[: x.request.path.index("/models/") + len("/models/")]
             action = ":" + x.endpoint.action if x.endpoint.action else ""
-            return prefix + x.route.model + action, query, x.request.body
-        path = _CANONICAL_PATHS.get(x.request.path, x.request.path)
-        body = x.request.body
-        if x.route.model != x.model:
-            body = jsonbody.replace(x.text, x.spans, "model", x.route.model)
-        return path, query, body
+            return prefix + x.route.model + action
+        return _CANONICAL_PATHS.get(x.request.path, x.request.path)
 
     def error_response(self, x: Exchange, error: ir.Error) -> Response:
         """An error in the client's format (OpenAI shape when the format is unknown)."""
@@ -196,7 +214,19 @@ class Engine:
             entry["usage"] = dict(x.usage)
         if x.error:
             entry["error"] = x.error
+        rule_ids = sorted({s.rule_id for s in x.steps if s.rule_id})
+        if rule_ids:
+            entry["rule_ids"] = rule_ids
+        for note in x.notes:
+            log.debug("%s %s: %s", x.request.method, x.request.path, note)
         self.state.log.record(entry)
+
+
+def _without_key(query: str) -> str:
+    """The query string without a client's `key=` credential (Gemini style)."""
+    if "key=" not in query:
+        return query
+    return "&".join(p for p in query.split("&") if p and not p.startswith("key="))
 
 
 def _inject_key(headers: List[Tuple[str, str]], api_key: str, downstream_format: Optional[str]) -> None:

@@ -28,7 +28,14 @@ class Exchange:
     spans: Dict[str, Tuple[int, int]] = field(default_factory=dict)
     text: str = ""
     is_stream: bool = False
-    ir_request: Any = None              # the parsed client request, only when translating
+    steps: tuple = ()                   # compiled pipeline steps (pipeline.Step) for this request
+    # What plugins see and may change (STYLE.md 4.3): the body's current format, path, query,
+    # outgoing headers (lower-case names), and `response` to answer without the upstream.
+    format: Optional[str] = None
+    path: str = ""
+    query: str = ""
+    headers: Dict[str, str] = field(default_factory=dict)
+    response: Any = None
     upstream_s: float = 0.0             # seconds spent waiting on the upstream
     first_byte_s: Optional[float] = None
     bytes_out: int = 0
@@ -39,6 +46,7 @@ class Exchange:
 
     @property
     def is_translated(self) -> bool:
+        """Whether the downstream got another format than the client sent (errors need translating)."""
         return bool(self.client_format and self.downstream_format and self.client_format != self.downstream_format)
 
     def overhead_ms(self, now: Optional[float] = None) -> float:

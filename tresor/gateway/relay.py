@@ -7,15 +7,15 @@ format (the "hold" of reference §3.14); errors after it become the client forma
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from tresor import formats
-from tresor.errors import UpstreamError
+from tresor.errors import PluginError, UpstreamError
 from tresor.formats import ir, sse
+from tresor.gateway import pipeline
 from tresor.gateway.exchange import Exchange
 from tresor.httpio import Response, json_response
 
@@ -35,21 +35,6 @@ _USAGE_MARKERS = (b'"usage"', b'"usageMetadata"')
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "reasoning_tokens")
 
 
-def translate_request(x: Exchange) -> Tuple[str, str, bytes]:
-    """Client body -> IR -> downstream body; returns (path, query, raw body) for the downstream."""
-    client, down = formats.get(x.client_format), formats.get(x.downstream_format)
-    request = client.parse_request(x.body, model=x.model, is_stream=x.is_stream)
-    x.ir_request = request
-    # Always ask a translated upstream for stream usage: the client's own renderer decides what it shows.
-    outgoing = dataclasses.replace(request, model=x.route.model, is_usage_in_stream=x.is_stream)
-    body = down.render_request(outgoing)
-    dropped = request.extras.get("_dropped")
-    if dropped:
-        log.debug("%s -> %s: dropped %s", x.client_format, x.downstream_format, ", ".join(map(str, dropped)))
-    path, query = down.request_path(x.route.model, x.is_stream)
-    return path, query, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
 def respond(engine, x: Exchange, upstream) -> Response:
     """Turn the upstream response into the client's Response (streamed when the upstream streams)."""
     if x.is_stream and upstream.status == 200 and upstream.is_event_stream:
@@ -62,16 +47,14 @@ def respond(engine, x: Exchange, upstream) -> Response:
         x.upstream_s += time.perf_counter() - started
     if upstream.status >= 400:
         return _error(engine, x, upstream, raw)
-    if not x.is_translated:
-        _scrape_usage(x, raw)
-        return _finish(x, Response(upstream.status, _relayed_headers(upstream, x, keep_all=True), raw))
+    _scrape_usage(x, raw)
+    if not pipeline.has_hook(x.steps, "response"):
+        return _finish(x, Response(upstream.status, _relayed_headers(upstream, x, keep_all=not x.is_translated), raw))
     obj = _json_or_none(raw)
     if not isinstance(obj, dict):
         return engine.error_response(x, ir.Error(502, "downstream %s returned a response that is not JSON"
                                                  % x.route.downstream.id, "api_error"))
-    response = formats.get(x.downstream_format).parse_response(obj)
-    _merge_usage(x, response.usage)
-    body = formats.get(x.client_format).render_response(response, x.ir_request)
+    body = pipeline.run_response(x.steps, x, obj)
     return _finish(x, json_response(upstream.status, body, _relayed_headers(upstream, x, keep_all=False)))
 
 
@@ -198,7 +181,10 @@ def _stream(engine, x: Exchange, upstream) -> Response:
         return _finish(x, engine.error_response(x, error))
     headers = [("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache"),
                ("X-Accel-Buffering", "no")] + _relayed_headers(upstream, x, keep_all=False)
-    body = _translated(engine, x, upstream, lines) if x.is_translated else _passthrough(engine, x, upstream, lines)
+    if pipeline.has_hook(x.steps, "stream"):
+        body = _transformed(engine, x, upstream, lines)
+    else:
+        body = _passthrough(engine, x, upstream, lines)
     return _finish(x, Response(200, headers, body))
 
 
@@ -241,15 +227,15 @@ def _scrape_event_usage(x: Exchange, chunk: bytes) -> None:
                 _merge_usage(x, formats.get(x.downstream_format).parse_usage(obj))
 
 
-def _translated(engine, x: Exchange, upstream, held: List[bytes]) -> Iterator[bytes]:
-    """Downstream SSE -> IR events -> client SSE, flushing each rendered event as it is produced."""
-    client, down = formats.get(x.client_format), formats.get(x.downstream_format)
+def _transformed(engine, x: Exchange, upstream, held: List[bytes]) -> Iterator[bytes]:
+    """Downstream SSE -> the pipeline's stream hooks (converters included) -> client SSE, event by event."""
+    client = formats.get(x.client_format) if x.client_format else None
     queue = list(reversed(held))
 
     def readline() -> bytes:
         return queue.pop() if queue else upstream.readline()
 
-    events = client.render_stream(_tap_usage(x, down.parse_stream(sse.iter_events(readline))), x.ir_request)
+    events = pipeline.run_stream(x.steps, x, _tap_usage(x, sse.iter_events(readline)))
     try:
         for event in events:
             raw = event.encode()
@@ -257,9 +243,11 @@ def _translated(engine, x: Exchange, upstream, held: List[bytes]) -> Iterator[by
                 x.first_byte_s = time.perf_counter()
             x.bytes_out += len(raw)
             yield raw
-    except UpstreamError as e:
+    except (UpstreamError, PluginError) as e:
         x.error = e.message
-        yield client.render_stream_error(ir.Error(e.status, e.message, "api_error")).encode()
+        if client is not None:
+            status = e.status if isinstance(e, UpstreamError) else 500
+            yield client.render_stream_error(ir.Error(status, e.message, "api_error")).encode()
     finally:
         close = getattr(events, "close", None)
         if close is not None:
@@ -268,15 +256,12 @@ def _translated(engine, x: Exchange, upstream, held: List[bytes]) -> Iterator[by
         engine.record(x, 200, x.bytes_out)
 
 
-def _tap_usage(x: Exchange, events: Iterator[Any]) -> Iterator[Any]:
+def _tap_usage(x: Exchange, events: Iterator[sse.SSEEvent]) -> Iterator[sse.SSEEvent]:
+    """Read usage from the downstream's own events before any plugin sees them."""
+    parse_usage = formats.get(x.downstream_format).parse_usage if x.downstream_format else None
     for event in events:
-        if isinstance(event, (ir.Start, ir.Finish)):
-            _merge_usage(x, event.usage)
-        elif isinstance(event, ir.Error):
-            x.error = event.message
+        if parse_usage is not None and ('"usage' in event.data):
+            obj = _json_or_none(event.data.encode("utf-8"))
+            if isinstance(obj, dict):
+                _merge_usage(x, parse_usage(obj))
         yield event
-
-
-def usage_dict(usage: ir.Usage) -> Dict[str, int]:
-    """The non-None fields of `usage` as a dict."""
-    return {k: getattr(usage, k) for k in USAGE_FIELDS if getattr(usage, k) is not None}

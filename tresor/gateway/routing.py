@@ -33,8 +33,10 @@ class RoutingTable:
     """Immutable routing snapshot; safe to share across threads and swap atomically."""
 
     def __init__(self, downstreams: Sequence[Downstream], groups: Sequence[AliasGroup],
-                 active: Mapping[str, str], version: int = 0):
+                 active: Mapping[str, str], version: int = 0, rules: Sequence = ()):
         self.version = version
+        self.rules = tuple(rules)  # pipeline.CompiledRule values, tier-sorted
+        self._converters: Dict[Tuple[str, str], object] = {}
         self.downstreams: Tuple[Downstream, ...] = tuple(downstreams)
         self.groups: Tuple[AliasGroup, ...] = tuple(groups)
         self._by_id: Dict[str, Downstream] = {d.id: d for d in self.downstreams}
@@ -54,6 +56,17 @@ class RoutingTable:
                 for name in group.announced_names:
                     self._announced.setdefault(name, (group, option))
                 self._regex.append((re.compile(group.input_model_id), group, option))
+
+    def converter(self, source: str, target: str):
+        """The automatic converter step for `source` client traffic to a `target` downstream."""
+        step = self._converters.get((source, target))
+        if step is None:  # built on first use; a benign race only builds an identical step twice
+            from tresor import plugins
+            from tresor.gateway.pipeline import Step
+            from tresor.plugins.convert import converter_id
+
+            step = self._converters[(source, target)] = Step(plugins.create(converter_id(source, target)), "")
+        return step
 
     def downstream(self, downstream_id: str) -> Optional[Downstream]:
         """The downstream with this id, or None."""

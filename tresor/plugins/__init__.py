@@ -13,11 +13,12 @@ from tresor.errors import ConfigError
 __all__ = ["BUILTIN", "ids", "get", "describe", "create"]
 
 
+from tresor.plugins import convert
 from tresor.plugins.custom_header import CustomHeader
 
 BUILTIN: Tuple[type, ...] = (
     CustomHeader,
-)
+) + convert.PLUGINS
 
 
 def ids() -> List[str]:

@@ -40,6 +40,9 @@ class Plugin:
     id = ""
     description = ""
     config_schema: Dict[str, Any] = {"type": "object", "properties": {}}
+    # False for plugins whose request hook never touches x.body: the engine then forwards the
+    # client's bytes as they were (only the model rewritten) instead of re-serialising the JSON.
+    changes_body = True
 
     def __init__(self, config: Optional[Dict[str, Any]] = None):
         if config not in (None, {}) and not self.config_schema.get("properties"):

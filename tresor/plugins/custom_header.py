@@ -10,6 +10,7 @@ _FORBIDDEN = frozenset(("host", "content-length", "transfer-encoding", "connecti
 
 class CustomHeader(Plugin):
     id = "custom_header"
+    changes_body = False
     description = ("Sets each configured header on the request forwarded to the downstream, replacing a "
                    "header of the same name. A rule-set auth header (Authorization, x-api-key, x-goog-api-key) "
                    "replaces the downstream's own key.")
