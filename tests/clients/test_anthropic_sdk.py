@@ -1,4 +1,8 @@
 """The anthropic SDK (Messages) through the gateway to a same-format stub upstream."""
+import json
+import threading
+import urllib.request
+
 import anthropic
 import pytest
 
@@ -69,3 +73,17 @@ def test_wrong_proxy_key_is_401_in_anthropic_shape(make_gateway):
     gateway = make_gateway("proxy_api_keys: [right-key]\n")
     with pytest.raises(anthropic.AuthenticationError):
         _client(gateway, key="wrong").messages.create(model="claude-x", max_tokens=64, messages=MSGS)
+
+
+def test_translated_stream_gets_pings_during_upstream_silence(gateway, upstream):
+    gateway.app.engine.ping_interval_s = 0.1
+    upstream.gate.clear()
+    threading.Timer(0.45, upstream.gate.set).start()
+    upstream.enqueue(200, canned.OPENAI_STREAM, hold_after=2)
+    body = json.dumps({"model": "gpt-x", "max_tokens": 64, "stream": True, "messages": MSGS}).encode()
+    req = urllib.request.Request(gateway.url + "/v1/messages", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        raw = resp.read().decode()
+    assert raw.count("event: ping") >= 2
+    events = [line[7:] for line in raw.splitlines() if line.startswith("event: ")]
+    assert events[0] == "message_start" and events[-1] == "message_stop"

@@ -43,6 +43,8 @@ _CANONICAL_PATHS = {"/chat/completions": "/v1/chat/completions", "/messages": "/
 class Engine:
     """Runs gateway requests against the live `state`; stateless itself, shared by all threads."""
 
+    ping_interval_s = 15.0  # Anthropic-client keep-alive during upstream silence (SPEC §3)
+
     def __init__(self, state):
         self.state = state
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from tresor import formats
 from tresor.errors import PluginError, UpstreamError
 from tresor.formats import ir, sse
-from tresor.gateway import pipeline
+from tresor.gateway import keepalive, pipeline
 from tresor.gateway.exchange import Exchange
 from tresor.httpio import Response, json_response
 
@@ -32,6 +32,7 @@ _ANTHROPIC_ERROR_STATUS = {"overloaded_error": 529, "rate_limit_error": 429, "in
                            "authentication_error": 401, "permission_error": 403, "not_found_error": 404,
                            "request_too_large": 413, "api_error": 500}
 _USAGE_MARKERS = (b'"usage"', b'"usageMetadata"')
+ANTHROPIC_PING = b'event: ping\ndata: {"type": "ping"}\n\n'
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens", "reasoning_tokens")
 
 
@@ -183,6 +184,9 @@ def _stream(engine, x: Exchange, upstream) -> Response:
                ("X-Accel-Buffering", "no")] + _relayed_headers(upstream, x, keep_all=False)
     if pipeline.has_hook(x.steps, "stream"):
         body = _transformed(engine, x, upstream, lines)
+        if x.client_format == "anthropic" and x.downstream_format != "anthropic":
+            # Anthropic clients expect pings while a translated upstream is silent (SPEC §3).
+            body = keepalive.with_pings(body, ANTHROPIC_PING, engine.ping_interval_s, upstream.abort)
     else:
         body = _passthrough(engine, x, upstream, lines)
     return _finish(x, Response(200, headers, body))
