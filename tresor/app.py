@@ -22,7 +22,9 @@ class App:
     """The running daemon's state: config, store, web UI. Shared by all server threads."""
 
     def __init__(self, config: Config, store, base_dir: str, pool=None):
+        from tresor.gateway.capture import PayloadStore
         from tresor.gateway.engine import Engine
+        from tresor.gateway.usage_stats import StatsRecorder
         from tresor.gateway.requestlog import RequestLog
         from tresor.gateway.routing import RoutingTable
 
@@ -34,6 +36,8 @@ class App:
         self.log = RequestLog(capacity=500, level=config.log_level)
         self.routes = RoutingTable((), (), {})
         self.pool = pool
+        self.payloads = PayloadStore()
+        self.stats = StatsRecorder(store) if store is not None else None
         self.engine = Engine(self)
         self.login_limiter = admin.auth.LoginLimiter()
         self.stopping = threading.Event()  # set at shutdown: long admin streams (log SSE) end
@@ -103,6 +107,9 @@ class App:
         """Release the store and pooled upstream connections (idempotent)."""
         if self.pool is not None:
             self.pool.close()
+        if self.stats is not None:
+            self.stats.close()
+            self.stats = None
         if self.store is not None:
             self.store.close()
             self.store = None

@@ -165,6 +165,10 @@ class Engine:
         if x.route.model != x.model and x.client_format != "gemini" and "model" in x.spans:
             body = jsonbody.replace(x.text, x.spans, "model", x.route.model)
             x.body["model"] = x.route.model
+        if self.state.config.capture_payloads:
+            from tresor.gateway.capture import ResponseTee
+
+            x.captured_request, x.tee = body, ResponseTee()
         if x.steps:
             pipeline.run_request(x.steps, x)
             if any(s.plugin.changes_body for s in x.steps if hasattr(s.plugin, "request")):
@@ -221,7 +225,21 @@ class Engine:
             entry["rule_ids"] = rule_ids
         for note in x.notes:
             log.debug("%s %s: %s", x.request.method, x.request.path, note)
-        self.state.log.record(entry)
+        stats = getattr(self.state, "stats", None)
+        if x.usage and route is not None and stats is not None:
+            stats.add(x.started_ms, route.downstream.id, route.model, x.request.client_ip, x.usage)
+        recorded = self.state.log.record(entry)
+        if recorded is not None and x.tee is not None:
+            self._capture(x, recorded)
+
+    def _capture(self, x: Exchange, entry: dict) -> None:
+        request = {"content_type": x.request.headers.get("content-type", ""),
+                   "body": (x.captured_request or b"").decode("utf-8", "replace")}
+        response = {"content_type": "text/event-stream" if x.is_stream else "application/json",
+                    "body": x.tee.text()}
+        if x.tee.is_truncated:
+            response["truncated"] = True
+        self.state.payloads.put(entry, request, response)
 
 
 def _without_key(query: str) -> str:

@@ -41,6 +41,9 @@ class Exchange:
     bytes_out: int = 0
     usage: Dict[str, int] = field(default_factory=dict)
     error: Optional[str] = None
+    started_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    captured_request: Optional[bytes] = None   # set only when capture_payloads is on
+    tee: Any = None                            # capture.ResponseTee, only when capture_payloads is on
     notes: List[str] = field(default_factory=list)
     meta: Dict[str, Any] = field(default_factory=dict)
 

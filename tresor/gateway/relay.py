@@ -46,6 +46,8 @@ def respond(engine, x: Exchange, upstream) -> Response:
     finally:
         upstream.close()
         x.upstream_s += time.perf_counter() - started
+    if x.tee is not None:
+        x.tee.add(raw)
     if upstream.status >= 400:
         return _error(engine, x, upstream, raw)
     _scrape_usage(x, raw)
@@ -200,6 +202,8 @@ def _passthrough(engine, x: Exchange, upstream, held: List[bytes]) -> Iterator[b
         x.first_byte_s = time.perf_counter()
         x.bytes_out += len(chunk)
         _scrape_event_usage(x, chunk)
+        if x.tee is not None:
+            x.tee.add(chunk)
         yield chunk
         pending: List[bytes] = []
         for line in iter(upstream.readline, b""):
@@ -209,6 +213,8 @@ def _passthrough(engine, x: Exchange, upstream, held: List[bytes]) -> Iterator[b
                 pending = []
                 _scrape_event_usage(x, chunk)
                 x.bytes_out += len(chunk)
+                if x.tee is not None:
+                    x.tee.add(chunk)
                 yield chunk
         if pending:
             yield b"".join(pending)
@@ -237,7 +243,10 @@ def _transformed(engine, x: Exchange, upstream, held: List[bytes]) -> Iterator[b
     queue = list(reversed(held))
 
     def readline() -> bytes:
-        return queue.pop() if queue else upstream.readline()
+        line = queue.pop() if queue else upstream.readline()
+        if x.tee is not None:
+            x.tee.add(line)
+        return line
 
     events = pipeline.run_stream(x.steps, x, _tap_usage(x, sse.iter_events(readline)))
     try:
