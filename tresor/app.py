@@ -99,6 +99,13 @@ class App:
             return json_response(404, {"error": "the gateway is not served on the unix socket"})
         return self.gateway(request)
 
+    def client_error(self, method: str, path: str, error) -> Response:
+        """A ClientError found before routing (e.g. body over max_body_bytes), in the client's format:
+        the API's JSON error for /api/, the LLM format the path implies for gateway paths."""
+        if path == "/api" or path.startswith("/api/"):
+            return json_response(error.status, {"error": error.message})
+        return self.engine.reject(method, path, error)
+
     def gateway(self, request: Request) -> Response:
         """LLM traffic: the gateway engine."""
         return self.engine.handle(request)

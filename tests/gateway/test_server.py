@@ -193,3 +193,28 @@ def test_parse_bind_addr(value, expected):
 ])
 def test_forwarding_headers_are_trusted_only_from_loopback(peer, headers, expected):
     assert srv._client_ip(peer, headers) == expected
+
+
+def test_slow_loris_headers_are_cut_off_at_the_header_deadline(served, monkeypatch):
+    monkeypatch.setattr(srv.Handler, "header_timeout", 0.5)
+    sock = socket.create_connection(("127.0.0.1", served[1].server_address[1]), timeout=5)
+    started = time.monotonic()
+    try:
+        sock.sendall(b"GET /api/health HTTP/1.1\r\n")
+        for _ in range(20):  # one header line every 0.1 s: each read is quick, the total is not
+            time.sleep(0.1)
+            sock.sendall(b"X-Drip: 1\r\n")
+    except OSError:
+        pass  # the server hung up on us: that is the point
+    data = sock.recv(4096)
+    sock.close()
+    assert data == b"" or b"200 OK" not in data
+    assert time.monotonic() - started < 3
+
+
+def test_body_over_the_cap_is_413_in_the_format_of_the_path(served):
+    conn = _conn(served[1])
+    conn.request("POST", "/v1/messages", body=b"x" * 1001)
+    resp = conn.getresponse()
+    body = json.loads(resp.read())
+    assert resp.status == 413 and body["type"] == "error" and body["error"]["type"] == "request_too_large"

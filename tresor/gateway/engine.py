@@ -188,6 +188,15 @@ class Engine:
             return prefix + x.route.model + action
         return _CANONICAL_PATHS.get(x.request.path, x.request.path)
 
+    def reject(self, method: str, path: str, error: ClientError) -> Response:
+        """An error for a request refused before it could be read (no Exchange yet), in the format
+        its path implies (OpenAI shape for unknown paths)."""
+        endpoint = paths.classify(method, path)
+        module = formats.get((endpoint.format if endpoint else None) or "openai")
+        response = json_response(error.status, module.render_error(ir.Error(error.status, error.message, error.kind)))
+        response.headers.extend(CORS_HEADERS)
+        return response
+
     def error_response(self, x: Exchange, error: ir.Error) -> Response:
         """An error in the client's format (OpenAI shape when the format is unknown)."""
         module = formats.get(x.client_format or "openai")

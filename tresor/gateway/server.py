@@ -89,17 +89,47 @@ def _client_ip(peer: str, headers: dict) -> str:
     return peer
 
 
+class _DeadlineReader:
+    """rfile stand-in for the request line and headers: every read gets only the time left until
+    one deadline, so a client trickling bytes (slow-loris) cannot hold a thread for long."""
+
+    def __init__(self, rfile, sock, deadline: float):
+        self._rfile, self._sock, self._deadline = rfile, sock, deadline
+
+    def readline(self, limit: int = -1) -> bytes:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("request headers took too long")
+        self._sock.settimeout(remaining)
+        return self._rfile.readline(limit)
+
+
 class Handler(BaseHTTPRequestHandler):
     """Thin request handler; `self.server` carries `app`, `tracker` and `is_trusted_socket`."""
 
     protocol_version = "HTTP/1.1"
     server_version = "Tresor/" + __version__
     sys_version = ""
-    timeout = 120  # seconds a client may stay silent (headers, body, or an idle keep-alive)
+    timeout = 120  # seconds a client may stay silent (body, or an idle keep-alive)
+    header_timeout = 15.0  # seconds from a request's first byte to the end of its headers
 
     def setup(self):
         super().setup()
+        self._raw_rfile = self.rfile
         self.server.tracker.opened(self.connection)
+
+    def handle_one_request(self):
+        self.rfile = self._raw_rfile
+        self.connection.settimeout(self.timeout)
+        try:
+            if not self.rfile.peek(1):  # waits up to `timeout` for the next request on a kept-alive connection
+                self.close_connection = True
+                return
+        except (OSError, ValueError):
+            self.close_connection = True
+            return
+        self.rfile = _DeadlineReader(self._raw_rfile, self.connection, time.monotonic() + self.header_timeout)
+        super().handle_one_request()
 
     def finish(self):
         try:
@@ -124,6 +154,8 @@ class Handler(BaseHTTPRequestHandler):
                                                    "type": "invalid_request_error"}}), head_only=False)
 
     def _dispatch(self):
+        self.rfile = self._raw_rfile  # headers are in: the body is read with the normal timeout
+        self.connection.settimeout(self.timeout)
         self.server.tracker.begin(self.connection)
         try:
             response = self._respond()
@@ -139,9 +171,9 @@ class Handler(BaseHTTPRequestHandler):
         try:
             request = self._read_request()
             return self.server.app.handle(request)
-        except ClientError as e:
+        except ClientError as e:  # raised while reading the body (too large, malformed framing)
             self.close_connection = True
-            return json_response(e.status, {"error": {"message": e.message, "type": e.kind}})
+            return self.server.app.client_error(self.command, self.path.partition("?")[0], e)
         except Exception:
             log.exception("unhandled error on %s %s", self.command, self.path.split("?")[0])
             return json_response(500, {"error": {"message": "internal error in Tresor; see the daemon log",
