@@ -11,7 +11,9 @@ import json
 import os
 from typing import Any, Dict, List, Optional
 
-from tresor.cli_client import Client, print_fields, print_table, quote_id, target_from_bind_addr
+from tresor.cli_client import (
+    Client, LogFilter, follow_logs, format_entry, print_fields, print_table, quote_id, target_from_bind_addr,
+)
 from tresor.errors import ClientError, ConfigError
 
 __all__ = ["register", "cmd_status", "cmd_downstream", "cmd_rule", "cmd_alias", "cmd_plugins", "cmd_logs",
@@ -113,7 +115,8 @@ def cmd_downstream(args, env):
     if args.action == "show":
         return _emit(args, env, api.call("GET", target + ("?reveal=1" if args.reveal else "")), show)
     if args.action == "add":
-        return _emit(args, env, api.call("POST", path, _downstream_body(args)), show)
+        body = _put_fields(_downstream_body(args), id=args.downstream_id)
+        return _emit(args, env, api.call("POST", path, body), show)
     if args.action == "update":
         return _emit(args, env, api.call("PUT", target, _downstream_body(args)), show)
     if args.action == "remove":
@@ -229,12 +232,13 @@ def cmd_plugins(args, env):
 
 def cmd_logs(args, env):
     """`tresor logs [-f] [--level L] [--filter TEXT] [-n N]`: recent requests, oldest first; -f follows."""
-    from tresor.cli_logs import follow, show_recent
-
     api = client(args, env)
+    chosen = LogFilter(args.level, args.filter)
     if args.follow:
-        return follow(api, args, env)
-    return show_recent(api, args, env)
+        follow_logs(api, chosen, args.n, env.stdout, as_json=getattr(args, "json", False))
+        return _ok()
+    entries = [e for e in api.call("GET", "/api/logs") if chosen.accepts(e)][:max(0, args.n)][::-1]
+    return _emit(args, env, entries, lambda v: [print(format_entry(e), file=env.stdout) for e in v])
 
 
 _SETTINGS = ("proxy_mode", "proxy_api_keys", "admin_password", "default_tab", "log_level", "capture_payloads",
@@ -267,8 +271,126 @@ def cmd_config(args, env):
     return _emit(args, env, value, lambda v: print_fields(v, env.stdout))
 
 
-def register(sub, common: argparse.ArgumentParser) -> None:
-    """Add the admin subcommands to `sub` (cli's subparsers); `common` carries --json/--url/--password."""
-    from tresor.cli_parsers import add_admin_parsers
+def _common_parser() -> argparse.ArgumentParser:
+    # SUPPRESS: a flag given before the subcommand is not reset by the subcommand's default.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON (for scripts)")
+    common.add_argument("--url", default=argparse.SUPPRESS, metavar="URL",
+                        help="daemon address: http://host:port or unix:/path (default: from the config; "
+                        "env TRESOR_URL)")
+    common.add_argument("--password", default=argparse.SUPPRESS, help="admin password (default: from the config; "
+                        "env TRESOR_PASSWORD)")
+    common.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH", help="config file to find the daemon")
+    return common
 
-    add_admin_parsers(sub, common, globals())
+
+def _actions(sub, names, help_text: str, func, common):
+    parser = sub.add_parser(names[0], aliases=list(names[1:]), help=help_text, description=help_text + ".")
+    parser.set_defaults(func=func)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
+    actions.required = True
+    return lambda name, text: actions.add_parser(name, help=text, description=text + ".", parents=[common])
+
+
+def _downstream_flags(parser, is_add: bool) -> None:
+    if is_add:
+        parser.add_argument("name", help="display name")
+        parser.add_argument("base_url", help="http:// or https:// base URL")
+        parser.add_argument("--id", dest="downstream_id", help="id (default: a random 8-character id)")
+    else:
+        parser.add_argument("id")
+        parser.add_argument("--name")
+        parser.add_argument("--base-url")
+    parser.add_argument("--api-key", help="provider API key")
+    parser.add_argument("--formats", metavar="A,B", help="API formats the provider speaks: " + FORMATS)
+    parser.add_argument("--models", metavar="A,B", help="model ids it serves (replaces the list)")
+    parser.add_argument("--format-url", action="append", metavar="FORMAT=URL", help="per-format base URL")
+
+
+def _add_downstream(sub, common) -> None:
+    add = _actions(sub, ("downstream", "downstreams"), "manage providers (downstreams)", cmd_downstream, common)
+    add("list", "list downstreams")
+    show = add("show", "show one downstream")
+    show.add_argument("id")
+    show.add_argument("--reveal", action="store_true", help="show the real API key")
+    _downstream_flags(add("add", "add a downstream"), True)
+    _downstream_flags(add("update", "change the given fields of a downstream"), False)
+    add("remove", "remove a downstream (its aliases go too)").add_argument("id")
+    models = add("models", "list a downstream's models; add, remove, or fetch them from the provider")
+    models.add_argument("id")
+    models.add_argument("--add", action="append", metavar="MODEL", help="add a model id")
+    models.add_argument("--remove", action="append", metavar="MODEL", help="remove a model id")
+    models.add_argument("--fetch", action="store_true", help="ask the provider for its model list (nothing saved)")
+
+
+def _rule_flags(parser) -> None:
+    parser.add_argument("--pattern-models", metavar="A,B", help="model names the rule applies to")
+    parser.add_argument("--match-format", metavar="A,B", help="client formats: " + FORMATS)
+    parser.add_argument("--match-downstream-format", metavar="A,B", help="formats the provider declares")
+    parser.add_argument("--match-downstreams", metavar="A,B", help="downstream ids")
+    parser.add_argument("--pipeline", metavar="JSON", help='plugin steps, e.g. \'[{"plugin_id": "custom_header", '
+                        '"config": {...}}]\'')
+
+
+def _add_rule(sub, common) -> None:
+    add = _actions(sub, ("rule", "rules"), "manage rules (plugin pipelines)", cmd_rule, common)
+    add("list", "list rules")
+    add("show", "show one rule").add_argument("id")
+    create = add("create", "create a rule")
+    create.add_argument("name")
+    create.add_argument("pattern_path", help="exact request path such as /v1/chat/completions, or *")
+    create.add_argument("--id", dest="rule_id", help="id (default: a random 8-character id)")
+    create.add_argument("--disabled", action="store_true", help="create it disabled")
+    _rule_flags(create)
+    update = add("update", "change the given fields of a rule")
+    update.add_argument("id")
+    update.add_argument("--name")
+    update.add_argument("--pattern-path")
+    _rule_flags(update)
+    for action in ("enable", "disable", "delete"):
+        add(action, "%s a rule" % action).add_argument("id")
+
+
+def _add_alias(sub, common) -> None:
+    add = _actions(sub, ("alias", "aliases"), "manage alias groups (hot-switchable model names)", cmd_alias, common)
+    add("list", "list alias groups and options (* = active)")
+    add("activate", "make an option its group's active one (takes effect at once)").add_argument("id")
+    create = add("create", "add an option (a new group, or join an existing one)")
+    create.add_argument("input_model_id", help="the model name apps send (a pattern with --regex)")
+    create.add_argument("downstream_id")
+    create.add_argument("output_model_id")
+    create.add_argument("--id", dest="alias_id", help="option id (default: a random 8-character id)")
+    create.add_argument("--regex", action="store_true", help="input_model_id is a regular expression")
+    create.add_argument("--announce", metavar="A,B", help="regex groups: names to list in /v1/models")
+    create.add_argument("--active", action="store_true", help="make it the active option")
+    delete = add("delete", "delete an option (or a whole group with --group)")
+    delete.add_argument("id", help="option id, or the group's input_model_id with --group")
+    delete.add_argument("--group", action="store_true", help="delete the whole group named ID")
+    add("reorder", "put groups in this order").add_argument("groups", nargs="+", metavar="GROUP")
+
+
+def register(sub) -> None:
+    """Add the admin subcommands to `sub` (the subparsers of cli._build_parser)."""
+    common = _common_parser()
+    status = sub.add_parser("status", help="show whether the daemon runs and what it routes",
+                            description="Show whether the daemon runs, its version and what it routes.",
+                            parents=[common])
+    status.set_defaults(func=cmd_status)
+    _add_downstream(sub, common)
+    _add_rule(sub, common)
+    _add_alias(sub, common)
+    plugin = _actions(sub, ("plugins", "plugin"), "list the plugins rules can use", cmd_plugins, common)
+    plugin("list", "list plugins")
+    logs = sub.add_parser("logs", help="show recent requests; -f follows new ones",
+                          description="Show recent requests, oldest first; -f follows new ones as they happen.",
+                          parents=[common])
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new requests")
+    logs.add_argument("--level", choices=("debug", "info", "warn", "error"), help="lowest level shown")
+    logs.add_argument("--filter", metavar="TEXT", help="only entries containing TEXT (case-insensitive)")
+    logs.add_argument("-n", type=int, default=20, metavar="N", help="how many recent entries (default 20)")
+    logs.set_defaults(func=cmd_logs)
+    config = _actions(sub, ("config",), "read or change runtime settings", cmd_config, common)
+    config("get", "show settings").add_argument("key", nargs="?")
+    setter = config("set", "change a setting (saved to config.yaml)")
+    setter.add_argument("key", help=", ".join(_SETTINGS))
+    setter.add_argument("value", help='true/false for switches, A,B for proxy_api_keys, "" clears')

@@ -2,19 +2,23 @@
 
 `Client.call` returns parsed JSON or raises: UpstreamError when the daemon cannot be reached
 (one line saying how to start it), ClientError with the server's own message for HTTP errors.
+Also the terminal output: tables, fields, and request-log lines (`follow_logs` for `logs -f`).
 Used by cli_admin.py only; knows nothing about argparse.
 """
 from __future__ import annotations
 
+import datetime
 import http.client
 import json
 import socket
+import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, TextIO, Tuple, Union
 from urllib.parse import quote, urlsplit
 
 from tresor.errors import ClientError, UpstreamError
 
-__all__ = ["Client", "target_from_bind_addr", "quote_id", "print_table", "print_fields"]
+__all__ = ["Client", "target_from_bind_addr", "quote_id", "print_table", "print_fields", "LogFilter",
+           "format_entry", "follow_logs"]
 
 TIMEOUT_S = 10.0
 
@@ -68,8 +72,7 @@ class Client:
 
     def _not_running(self, error: Exception) -> UpstreamError:
         where = self.target[len("unix:"):] if self.target.startswith("unix:") else self.target
-        return UpstreamError("the daemon is not running at %s; start it with `tresor run` (%s)"
-                             % (where, getattr(error, "strerror", None) or error))
+        return UpstreamError("the daemon is not running at %s; start it with `tresor run`" % where)
 
     def _send(self, method: str, path: str, body: Any, headers: Dict[str, str],
               timeout: Optional[float]) -> Tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
@@ -102,10 +105,7 @@ class Client:
         except ValueError:
             value = raw.decode("utf-8", "replace").strip()
         if resp.status >= 400:
-            message = value.get("error") if isinstance(value, dict) else value
-            if resp.status == 401:
-                message = "%s (give the admin password with --password or TRESOR_PASSWORD)" % (message or "unauthorized")
-            raise ClientError(str(message or "HTTP %d" % resp.status).splitlines()[0], resp.status)
+            raise ClientError(_error_message(resp.status, value), resp.status)
         return value
 
     def events(self, path: str, last_id: int = 0) -> Iterator[Tuple[str, str, Optional[int]]]:
@@ -130,6 +130,17 @@ class Client:
                     event_id = int(line[3:].strip())
         finally:
             conn.close()
+
+
+def _error_message(status: int, value: Any) -> str:
+    """One line from an error answer: {"error": "…"}, the gateway's {"error": {"message"}}, or text."""
+    message = value.get("error") if isinstance(value, dict) else value
+    if isinstance(message, dict):
+        message = message.get("message")
+    message = str(message or "HTTP %d" % status).splitlines()[0]
+    if status == 401:
+        message += " (give the admin password with --password or TRESOR_PASSWORD)"
+    return message
 
 
 Column = Tuple[str, Union[str, Callable[[Dict[str, Any]], Any]]]
@@ -161,3 +172,78 @@ def print_fields(value: Dict[str, Any], out: TextIO) -> None:
     for key, item in value.items():
         shown = json.dumps(item, ensure_ascii=False) if isinstance(item, (dict, list)) else _cell(item)
         print("%s  %s" % ((key + ":").ljust(width + 1), shown), file=out)
+
+
+_LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
+
+
+def _level(entry: Dict[str, Any]) -> str:
+    # The daemon's severity rule (reference §3.18), repeated here because entries do not carry it.
+    if entry.get("level"):
+        return entry["level"]
+    status = entry.get("status") or 0
+    return "error" if entry.get("error") or status >= 500 else "warn" if status >= 400 else "info"
+
+
+class LogFilter:
+    """Which log entries `logs` shows: at least `level`, containing `text` (case-insensitive)."""
+
+    def __init__(self, level: Optional[str] = None, text: Optional[str] = None):
+        self.minimum = _LEVELS.get(level or "debug", 10)
+        self.text = (text or "").lower()
+
+    def accepts(self, entry: Dict[str, Any]) -> bool:
+        """Whether `entry` passes both the level and the text filter."""
+        if _LEVELS.get(_level(entry), 20) < self.minimum:
+            return False
+        return not self.text or self.text in format_entry(entry).lower()
+
+
+def format_entry(entry: Dict[str, Any]) -> str:
+    """One log entry as a terminal line: local time, level, request, route, status, duration, error."""
+    stamp = str(entry.get("timestamp") or "")
+    try:
+        stamp = datetime.datetime.fromisoformat(stamp).astimezone().strftime("%H:%M:%S")
+    except ValueError:
+        pass
+    if entry.get("message"):
+        return "%s %-5s %s" % (stamp, _level(entry).upper(), entry["message"])
+    route = entry.get("downstream_id") or "-"
+    if entry.get("resolved_model") and entry.get("resolved_model") != entry.get("model"):
+        route += " as " + entry["resolved_model"]
+    line = "%s %-5s %s %s %s -> %s %s %.0fms" % (
+        stamp, _level(entry).upper(), entry.get("method", ""), entry.get("path", ""), entry.get("model") or "-",
+        route, entry.get("status", ""), float(entry.get("duration") or 0))
+    return line + ("  " + entry["error"] if entry.get("error") else "")
+
+
+def follow_logs(api: Client, chosen: LogFilter, backlog: int, out: TextIO, as_json: bool = False) -> None:
+    """Print the last `backlog` entries oldest first, then new ones as they happen, until interrupted.
+
+    Reconnects with Last-Event-ID when the daemon drops the stream (no entry is printed twice);
+    raises UpstreamError once the daemon is gone.
+    """
+    last_id, is_reconnect = 0, False
+    while True:
+        recent: List[Dict[str, Any]] = []  # the backlog, newest first, until the config event
+        is_live = False
+        for event, data, event_id in api.events("/api/logs/stream", last_id):
+            if event == "log":
+                entry = json.loads(data)
+                if is_live:
+                    _print_entry(entry, chosen, out, as_json)
+                else:
+                    recent.append(entry)
+                last_id = event_id if event_id is not None else last_id
+            elif event == "config":
+                for entry in reversed(recent if is_reconnect else recent[:max(0, backlog)]):
+                    _print_entry(entry, chosen, out, as_json)
+                is_live = True
+                last_id = event_id or 0  # the newest id the daemon sent (it may have restarted)
+        is_reconnect = True
+        time.sleep(0.5)  # the stream ended (daemon restart, or we fell behind): reconnect
+
+
+def _print_entry(entry: Dict[str, Any], chosen: LogFilter, out: TextIO, as_json: bool) -> None:
+    if chosen.accepts(entry):
+        print(json.dumps(entry, ensure_ascii=False) if as_json else format_entry(entry), file=out, flush=True)

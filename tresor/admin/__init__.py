@@ -96,8 +96,8 @@ _COMPILED: List[Tuple[Optional[Tuple[str, ...]], Any, Callable, bool]] = [
     (methods, _compile(pattern), handler, is_public) for methods, pattern, handler, is_public in ROUTES]
 
 
-def _find(request: Request):
-    """(handler, params, is_public) for the request, or (None, None, path_matched)."""
+def _find(request: Request) -> Tuple[Optional[Callable], dict, bool, bool]:
+    """(handler or None, params, is_public, whether the path exists with some method)."""
     path_matched = False
     for methods, regex, handler, is_public in _COMPILED:
         match = regex.match(request.path)
@@ -105,22 +105,11 @@ def _find(request: Request):
             continue
         path_matched = True
         if methods is None or request.method in methods:
-            return handler, {k: unquote(v) for k, v in match.groupdict().items()}, is_public
-    return None, None, path_matched
+            return handler, {k: unquote(v) for k, v in match.groupdict().items()}, is_public, True
+    return None, {}, False, path_matched
 
 
-def dispatch(ctx, request: Request) -> Response:
-    """Answer an /api/ request: 404 unknown path, 405 other method, 403 cross-site, 401/429 auth."""
-    handler, params, is_public = _find(request)
-    if handler is None:
-        if is_public:  # the path exists with other methods
-            return json_response(405, {"error": "method %s not allowed on %s" % (request.method, request.path)})
-        return json_response(404, {"error": "no admin endpoint %s" % request.path})
-    refusal = auth.check_origin(request)
-    if refusal is None and not is_public:
-        refusal = auth.check_access(ctx, request)
-    if refusal is not None:
-        return refusal
+def _run(ctx, request: Request, handler: Callable, params: dict) -> Response:
     try:
         result = handler(ctx, request, params)
     except ClientError as e:
@@ -129,6 +118,22 @@ def dispatch(ctx, request: Request) -> Response:
         return json_response(e.status, {"error": e.message})
     except ConfigError as e:
         return json_response(400, {"error": str(e)})
-    if isinstance(result, Response):
-        return result
-    return json_response(200, result, [("Cache-Control", "no-store")])
+    return result if isinstance(result, Response) else json_response(200, result)
+
+
+def dispatch(ctx, request: Request) -> Response:
+    """Answer an /api/ request: 404 unknown path, 405 other method, 403 cross-site, 401/429 auth."""
+    handler, params, is_public, path_matched = _find(request)
+    if handler is None and path_matched:
+        response = json_response(405, {"error": "method %s not allowed on %s" % (request.method, request.path)})
+    elif handler is None:
+        response = json_response(404, {"error": "no admin endpoint %s" % request.path})
+    else:
+        response = auth.check_origin(request)
+        if response is None and not is_public:
+            response = auth.check_access(ctx, request)
+        if response is None:
+            response = _run(ctx, request, handler, params)
+    if response.header("Cache-Control") is None:  # answers carry keys and settings: never cache them
+        response.headers.append(("Cache-Control", "no-store"))
+    return response

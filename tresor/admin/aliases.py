@@ -82,18 +82,21 @@ def _save(conn, body: Dict[str, Any], current: Dict[str, Any]) -> None:
         raise ClientError("downstream %r not found" % option.downstream_id, 400)
     group = aliases.get_group(conn, input_model_id)
     siblings = tuple(o for o in (group.options if group else ()) if o.id != option.id)
-    joined = group is not None and input_model_id != current.get("input_model_id")
-    is_regex = validate.boolean(body, "is_regex")
-    if is_regex is None:
-        is_regex = group.is_regex if joined else current["is_regex"]
-    announced = validate.strings(body, "announced_names")
-    if announced is None:
-        announced = group.announced_names if joined else tuple(current["announced_names"])
+    # Group-level values not sent come from the group the option ends up in (none yet: defaults).
+    if input_model_id == current.get("input_model_id"):
+        is_regex, announced = current["is_regex"], tuple(current["announced_names"])
+        was_active = current["is_active"]
+    else:  # new, or moving: it does not take over the other group's active choice unless asked
+        is_regex, announced = (group.is_regex, group.announced_names) if group else (False, ())
+        was_active = False
+    sent_regex, sent_announced = validate.boolean(body, "is_regex"), validate.strings(body, "announced_names")
+    is_regex = is_regex if sent_regex is None else sent_regex
+    announced = announced if sent_announced is None else sent_announced
     new_group = AliasGroup(input_model_id, siblings + (option,), is_regex, announced)
     model_ids = {m for ds in downstreams.list_(conn) for m in ds.output_model_ids}
     aliases.validate_group(new_group, None, aliases.list_groups(conn), model_ids)
     is_active = validate.boolean(body, "is_active")
-    aliases.save_option(conn, new_group, option, current["is_active"] if is_active is None else is_active)
+    aliases.save_option(conn, new_group, option, was_active if is_active is None else is_active)
     # A group with no active option would never route; only an explicit deactivation may leave it so.
     if input_model_id not in aliases.active_ids(conn) and (is_active is not False or current.get("is_new")):
         aliases.activate(conn, option.id)

@@ -63,7 +63,10 @@ def _events(ctx, after: int) -> Iterator[bytes]:
     subscriber = _Subscriber()
     unsubscribe = ctx.log.subscribe(subscriber.notify)
     try:
-        backlog = [e for e in ctx.log.recent(BACKLOG) if e.get("id", 0) > after]
+        stored = ctx.log.recent(BACKLOG)
+        if not stored or after > stored[0].get("id", 0):
+            after = 0  # an id we never gave out: the daemon restarted and ids began again at 1
+        backlog = [e for e in stored if e.get("id", 0) > after]
         for entry in backlog:
             yield _event("log", entry, entry.get("id"))
         newest = max([after] + [e.get("id", 0) for e in backlog])
@@ -76,12 +79,12 @@ def _events(ctx, after: int) -> Iterator[bytes]:
 def _live(ctx, subscriber: _Subscriber, newest: int) -> Iterator[bytes]:
     beat_at = time.monotonic() + HEARTBEAT_S
     while not ctx.stopping.is_set():
-        if subscriber.is_dropped.is_set():
-            yield _event("error", {"error": "this log stream fell behind and was dropped; reconnect"})
-            return
         try:
             entry = subscriber.queue.get(timeout=min(_POLL_S, max(0.0, beat_at - time.monotonic())))
         except queue.Empty:
+            if subscriber.is_dropped.is_set():  # what was queued has been sent; the rest is lost
+                yield _event("error", {"error": "this log stream fell behind and was dropped; reconnect"})
+                return
             if time.monotonic() >= beat_at:
                 beat_at = time.monotonic() + HEARTBEAT_S
                 yield b": heartbeat\n\n"
@@ -101,17 +104,16 @@ def stream(ctx, request: Request, params: dict) -> Response:
 def inspect(ctx, request: Request, params: dict) -> Dict[str, Any]:
     """GET /api/logs/{id}/inspect: the captured request/response of one entry; 404 unless captured.
 
-    Reads `ctx.payloads.get(entry_id)` (the gateway's bounded capture store) when it exists.
+    Reads `ctx.payloads.get(entry_id)`, the gateway's bounded capture store.
     """
     try:
         entry_id = int(params["id"])
     except ValueError:
         raise ClientError("invalid log id %r" % params["id"], 400) from None
     payloads = getattr(ctx, "payloads", None)
-    if payloads is None:
-        raise ClientError("no payload captured for log %d: payload capture is off (set capture_payloads)"
-                          % entry_id, 404)
-    record = payloads.get(entry_id)
+    record = payloads.get(entry_id) if payloads is not None else None
     if record is None:
-        raise ClientError("no payload captured for log %d (capture was off, or it was evicted)" % entry_id, 404)
+        why = ("it was not captured, or was evicted" if ctx.config.capture_payloads
+               else "payload capture is off (set capture_payloads)")
+        raise ClientError("no payload captured for log %d: %s" % (entry_id, why), 404)
     return record

@@ -7,6 +7,7 @@ the series has one point per bucket, zeros included, oldest first.
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from tresor.errors import ClientError
@@ -42,6 +43,8 @@ def _date(query: Dict[str, str], name: str) -> datetime.date:
     if not raw:
         raise ClientError("from and to are required for a custom range", 400)
     try:
+        if not re.match(r"^\d{4}-\d\d-\d\d$", raw):  # strptime alone also takes 2025-3-1
+            raise ValueError(raw)
         return datetime.datetime.strptime(raw, "%Y-%m-%d").date()
     except ValueError:
         raise ClientError("invalid %s date %r (use YYYY-MM-DD)" % (name, raw), 400) from None
