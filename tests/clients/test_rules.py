@@ -54,3 +54,19 @@ def test_unknown_plugin_in_config_is_rejected_at_load_with_line_and_valid_ids(tm
         config_io.load(str(path), plugins.create)
     assert str(info.value).startswith("%s:4:9: unknown plugin_id 'custom_headr'" % path)
     assert "did you mean 'custom_header'" in str(info.value) and "valid ids: custom_header" in str(info.value)
+
+
+def test_remove_thinking_rule_strips_reasoning_from_a_streamed_anthropic_response(make_gateway, upstream):
+    import anthropic
+    gateway = make_gateway("rules:\n  - id: no-think\n    pattern_path: /v1/messages\n    pipeline_config:\n"
+                           "      - plugin_id: remove_thinking\n")
+    upstream.enqueue(200, canned.anthropic_stream([
+        ({"type": "thinking", "thinking": "", "signature": ""},
+         [{"type": "thinking_delta", "thinking": "secret plan"}, {"type": "signature_delta", "signature": "c2ln"}]),
+        ({"type": "text", "text": ""}, [{"type": "text_delta", "text": "Answer"}])]))
+    client = anthropic.Anthropic(base_url=gateway.url, api_key="x", max_retries=0)
+    with client.messages.stream(model="claude-x", max_tokens=64, messages=[{"role": "user", "content": "hi"}],
+                                thinking={"type": "enabled", "budget_tokens": 1024}) as stream:
+        final = stream.get_final_message()
+    assert [block.type for block in final.content] == ["text"]
+    assert final.content[0].text == "Answer" and final.stop_reason == "end_turn"

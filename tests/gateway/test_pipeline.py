@@ -15,6 +15,7 @@ DS = Downstream("d1", "D", "http://d", api_formats=("anthropic",), output_model_
 def _x(path="/v1/chat/completions", model="m", client_format="openai", alias_group=None):
     route = Route(DS, "out-model", alias_group)
     return SimpleNamespace(request=SimpleNamespace(path=path), route=route, model=model, client_format=client_format,
+                           format=client_format,
                            response=None, headers={}, meta={}, body={})
 
 

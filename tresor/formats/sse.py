@@ -4,6 +4,7 @@ No JSON here; `data` is text (several `data:` lines joined with "\n", as the spe
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Callable, Iterator, List, Optional
 
@@ -66,3 +67,19 @@ def iter_events(readline: Callable[[], bytes]) -> Iterator[SSEEvent]:
             event_id = value
     if has_data:
         yield SSEEvent("\n".join(data), event, event_id)
+
+
+def json_object(data: str) -> Optional[dict]:
+    """An event's data as a JSON object, or None for anything else (`[DONE]`, keep-alive text, arrays)."""
+    if not data.lstrip().startswith("{"):
+        return None
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def with_json(event: SSEEvent, obj: dict) -> SSEEvent:
+    """A copy of `event` (same name and id) carrying `obj` as compact JSON data."""
+    return SSEEvent(json.dumps(obj, ensure_ascii=False, separators=(",", ":")), event.event, event.id)

@@ -140,13 +140,28 @@ def run_request(steps: Sequence[Step], x) -> None:
             return
 
 
+def _formats_along(steps: Sequence[Step], client_format: Optional[str]) -> List[Optional[str]]:
+    """The body format each step sees: the client's until a converter, its target after it."""
+    out, current = [], client_format
+    for step in steps:
+        out.append(current)
+        current = getattr(step.plugin, "target_format", None) or current
+    return out
+
+
 def run_response(steps: Sequence[Step], x, body: Any) -> Any:
-    """Run every response hook, last step first; returns the final body."""
-    for step in reversed(steps):
+    """Run every response hook, last step first; returns the final body.
+
+    Each hook sees `x.format` as the format at its own place in the pipeline, so a step
+    before a converter gets the client's format back, a step after it the downstream's.
+    """
+    seen = _formats_along(steps, x.client_format)
+    for step, fmt in zip(reversed(steps), reversed(seen)):
         hook = getattr(step.plugin, "response", None)
         if hook is None:
             continue
         started = time.perf_counter()
+        x.format = fmt
         try:
             body = hook(x, body)
         except Exception as e:
@@ -166,11 +181,19 @@ def _guarded(step: Step, events: Iterator[Any]) -> Iterator[Any]:
 
 
 def run_stream(steps: Sequence[Step], x, events: Iterator[Any]) -> Iterator[Any]:
-    """Chain every stream hook as generators (last step innermost-first); returns the output events."""
-    for step in reversed(steps):
+    """Chain every stream hook as generators (last step innermost-first); returns the output events.
+
+    Hooks are called here, once, with `x.format` set to the format at their place in the pipeline
+    (as in run_response); they must read it when called, not later inside their generator.
+    """
+    seen = _formats_along(steps, x.client_format)
+    final = x.format
+    for step, fmt in zip(reversed(steps), reversed(seen)):
         hook = getattr(step.plugin, "stream", None)
         if hook is not None:
+            x.format = fmt
             events = _guarded(step, hook(x, events))
+    x.format = final
     return events
 
 

@@ -7,7 +7,6 @@ writer (fire-and-forget: a stats failure is logged by the store, never fails a r
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any, Dict, List
 
 

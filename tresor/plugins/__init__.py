@@ -14,10 +14,18 @@ __all__ = ["BUILTIN", "ids", "get", "describe", "create"]
 
 
 from tresor.plugins import convert
+from tresor.plugins.break_repeat import BreakRepeat
 from tresor.plugins.custom_header import CustomHeader
+from tresor.plugins.fix_anthropic_images import FixAnthropicImages
+from tresor.plugins.fix_anthropic_usage import FixAnthropicUsage
+from tresor.plugins.remove_thinking import RemoveThinking
 
 BUILTIN: Tuple[type, ...] = (
     CustomHeader,
+    BreakRepeat,
+    FixAnthropicImages,
+    FixAnthropicUsage,
+    RemoveThinking,
 ) + convert.PLUGINS
 
 

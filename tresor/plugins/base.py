@@ -16,9 +16,10 @@ converter step changes it; later steps see the new format), never the IR:
   without calling the upstream.
 * `response(self, x, body)` — a complete non-streamed JSON body (dict) from the upstream; returns
   the body to send on (the same dict, changed, or a new one). Not called for error statuses.
-* `stream(self, x, events)` — a generator: takes an iterator of sse.SSEEvent and yields SSEEvents;
-  it may drop, split, merge or delay events, and may yield more at the end. Per-stream state
-  lives in the generator's locals.
+* `stream(self, x, events)` — returns a generator: takes an iterator of sse.SSEEvent and yields
+  SSEEvents; it may drop, split, merge or delay events, and may yield more at the end. Per-stream
+  state lives in the generator's locals. `x.format` is right only while `stream` itself is being
+  called (the pipeline sets it per step), so read it there, not later inside the generator.
 
 Plugin objects are shared by all requests of a compiled pipeline and across threads: they must
 keep no per-request state on `self` (put it on `x.meta` or in generator locals).
