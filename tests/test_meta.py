@@ -91,3 +91,22 @@ def test_no_banned_module_names():
     for path in RUNTIME:
         base = os.path.basename(path)[:-3]
         assert base not in ("utils", "helpers", "common", "misc", "manager"), path
+
+
+def test_every_builtin_plugin_is_described_and_tested():
+    from tresor import plugins
+    from tresor.plugins.convert import Converter
+    for cls in plugins.BUILTIN:
+        assert cls.id and cls.description and isinstance(cls.config_schema, dict), cls
+        if not issubclass(cls, Converter):
+            assert cls.__module__ == "tresor.plugins." + cls.id, cls
+            assert os.path.exists(os.path.join(ROOT, "tests", "plugins", "test_%s.py" % cls.id)), cls.id
+    assert os.path.exists(os.path.join(ROOT, "tests", "plugins", "test_convert.py"))
+
+
+def test_every_format_module_implements_the_module_api():
+    from tresor import formats
+    for format_id in formats.FORMAT_IDS:
+        module = formats.get(format_id)
+        missing = [name for name in formats.MODULE_API if not callable(getattr(module, name, None))]
+        assert not missing, "%s lacks %s" % (format_id, missing)
