@@ -140,7 +140,7 @@ def test_thinking_config_maps_to_reasoning_config(config, expected):
      {"thinkingBudget": 24576, "includeThoughts": True}),
     ("gemini-2.5-flash", ir.ReasoningConfig(is_enabled=True), {"thinkingBudget": -1, "includeThoughts": True}),
     ("gemini-2.5-flash", ir.ReasoningConfig(is_enabled=False), {"thinkingBudget": 0}),
-    ("gemini-2.5-pro", ir.ReasoningConfig(effort="low"), {"thinkingBudget": 1024, "includeThoughts": True}),
+    ("gemini-2.5-pro", ir.ReasoningConfig(effort="low"), {"thinkingBudget": 2048, "includeThoughts": True}),
     ("gemini-2.5-pro", ir.ReasoningConfig(effort="high", include_summary=False),
      {"thinkingBudget": 24576, "includeThoughts": False}),
 ])

@@ -195,7 +195,7 @@ def test_render_foreign_request_shapes_messages_for_chat():
                            {"id": "toolu_01", "type": "function", "function": {"name": "read", "arguments": '{"path":"a.py"}'}},
                            {"id": "toolu_02", "type": "function", "function": {"name": "read", "arguments": '{"path":"b.py"}'}}]}
     assert msgs[3] == {"role": "tool", "tool_call_id": "toolu_01", "content": "1\tprint(1)"}
-    assert msgs[4] == {"role": "tool", "tool_call_id": "toolu_02", "content": "screenshot:"}
+    assert msgs[4] == {"role": "tool", "tool_call_id": "toolu_02", "content": "Error: screenshot:"}  # no error flag in Chat: prefixed
     assert msgs[5] == {"role": "user", "content": [
         {"type": "image_url", "image_url": {"url": "https://x.test/s.png"}}, {"type": "text", "text": "continue"}]}
     assert len(msgs) == 6
@@ -218,8 +218,8 @@ def test_render_foreign_request_top_level_fields():
     (ir.ReasoningConfig(is_enabled=True, budget_tokens=1024), "low"),
     (ir.ReasoningConfig(is_enabled=True, budget_tokens=2048), "low"),
     (ir.ReasoningConfig(is_enabled=True, budget_tokens=2049), "medium"),
-    (ir.ReasoningConfig(is_enabled=True, budget_tokens=16384), "medium"),
-    (ir.ReasoningConfig(is_enabled=True, budget_tokens=16385), "high"),
+    (ir.ReasoningConfig(is_enabled=True, budget_tokens=8192), "medium"),
+    (ir.ReasoningConfig(is_enabled=True, budget_tokens=8193), "high"),  # ir.EFFORT_BUDGETS, shared by all formats
     (ir.ReasoningConfig(is_enabled=True), None),  # adaptive: server default
     (ir.ReasoningConfig(is_enabled=False, budget_tokens=0), None),
     (ir.ReasoningConfig(effort="minimal"), "minimal"),

@@ -186,7 +186,7 @@ def test_render_foreign_request_body():
         {"type": "function_call", "call_id": "toolu_01", "name": "read", "arguments": '{"path":"a"}'},
         {"type": "function_call", "call_id": "toolu_02", "name": "read", "arguments": "{}"},
         {"type": "function_call_output", "call_id": "toolu_01", "output": "line1\nline2"},
-        {"type": "function_call_output", "call_id": "toolu_02", "output": "denied"},
+        {"type": "function_call_output", "call_id": "toolu_02", "output": "Error: denied"},
         {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "continue"}]},
         {"type": "message", "role": "system", "content": [{"type": "input_text",
                                                            "text": "Mid-conversation reminder."}]},

@@ -24,6 +24,29 @@ from typing import Any, Dict, List, Optional, Union
 ROLES = ("system", "user", "assistant", "tool")
 STOP_REASONS = ("end", "max_tokens", "tool_use", "stop_sequence", "content_filter", "error")
 
+# The one table every format uses to turn a thinking budget into an effort level and back
+# (Anthropic's documented budgets for its effort levels), so a round trip across formats is stable.
+EFFORT_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
+
+
+# Formats with no error flag on tool results (OpenAI Chat, Responses) mark an error this way, so
+# the model still learns the tool failed (SPEC §3: tool results … errors survive translation).
+TOOL_ERROR_PREFIX = "Error: "
+
+
+def tool_result_text(result: "ToolResult") -> str:
+    """The text parts of a tool result joined by newlines, prefixed when it is an error."""
+    text = "\n".join(p.text for p in result.content if isinstance(p, Text) and p.text)
+    if result.is_error and not text.startswith(TOOL_ERROR_PREFIX):
+        text = TOOL_ERROR_PREFIX + text
+    return text
+
+
+def effort_for_budget(budget_tokens: int) -> str:
+    """The effort level (low / medium / high) whose budget covers `budget_tokens`."""
+    return "low" if budget_tokens <= EFFORT_BUDGETS["low"] else (
+        "medium" if budget_tokens <= EFFORT_BUDGETS["medium"] else "high")
+
 
 @dataclass
 class Text:

@@ -24,7 +24,7 @@ _CHOICE_TO = {"auto": "auto", "required": "any", "tool": "tool", "none": "none"}
 _EFFORT_FROM = {"max": "high", "xhigh": "high"}
 _EFFORT_TO = {"minimal": "low"}
 # Thinking budget when a client gave only an effort (SPEC §3 / brief: low 2048, medium 8192, high 24576).
-_BUDGET_FOR_EFFORT = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
+_BUDGET_FOR_EFFORT = ir.EFFORT_BUDGETS
 # thinking.display: "omitted" returns signatures only (the default on Opus 4.7+), "summarized" the text.
 _DISPLAY_FROM = {"summarized": True, "omitted": False}
 _MIN_BUDGET = 1024  # the API rejects budget_tokens below 1024
@@ -345,7 +345,7 @@ def _thinking(rc, model, ax, is_native):
     elif is_on and is_adaptive:
         thinking = {"type": "adaptive"}
         if effort is None and rc.budget_tokens is not None and not is_native:
-            effort = next((e for e in ("low", "medium") if rc.budget_tokens <= _BUDGET_FOR_EFFORT[e]), "high")
+            effort = ir.effort_for_budget(rc.budget_tokens)
     elif is_on:
         budget = rc.budget_tokens
         if budget is None:

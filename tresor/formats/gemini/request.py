@@ -26,7 +26,8 @@ _SAMPLING = (("temperature", "temperature"), ("top_p", "topP"), ("top_k", "topK"
 # Effort -> thinkingBudget for requests from other formats. Budgets work on Gemini 2.5 and 3
 # (3 also takes thinkingLevel, 2.5 rejects it). Limits from the Gemini thinking docs: Flash and
 # Flash-Lite 512..24576 (Flash-Lite's minimum), Pro 128..32768.
-_EFFORT_BUDGET = {"none": 0, "minimal": 512, "low": 1024, "medium": 8192, "high": 24576, "xhigh": 32768}
+# Gemini's own extremes around the shared table: "none" turns thinking off, 512 is Flash's minimum.
+_EFFORT_BUDGET = dict(ir.EFFORT_BUDGETS, none=0, minimal=512, xhigh=32768)
 _MAX_STOP = 5  # generationConfig.stopSequences takes at most 5 (400 otherwise)
 _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SCHEMA_ONE = ("items", "not", "additionalProperties")

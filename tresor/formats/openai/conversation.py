@@ -101,8 +101,7 @@ def _render_result(result: ir.ToolResult, request):
         return out, []
     # Chat tool messages carry text only; images / files follow in a user message.
     media = [p for p in result.content if isinstance(p, (ir.Image, ir.Document))]
-    text = "\n".join(p.text for p in result.content if isinstance(p, ir.Text) and p.text)
-    return {"role": "tool", "tool_call_id": result.call_id, "content": text}, media
+    return {"role": "tool", "tool_call_id": result.call_id, "content": ir.tool_result_text(result)}, media
 
 
 def _render_turn(msg: ir.Message, request) -> list:

@@ -255,8 +255,7 @@ def _render_effort(request, ex):
         return config.effort if ex else _EFFORT_ALIASES.get(config.effort, config.effort)
     if config.is_enabled is False or not config.budget_tokens:
         return _MISSING  # "off" and "adaptive" both mean: let the server default apply
-    budget = config.budget_tokens
-    return "low" if budget <= 2048 else "medium" if budget <= 16384 else "high"
+    return ir.effort_for_budget(config.budget_tokens)
 
 
 def _render_response_format(request, ex):

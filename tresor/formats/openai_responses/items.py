@@ -261,14 +261,14 @@ def parse_function_call_output(item: dict, names: Dict[str, str]) -> ir.ToolResu
 
 
 def render_function_call_output(part: ir.ToolResult) -> dict:
-    """A function_call_output item. The API has no error flag: an error result travels as its text."""
+    """A function_call_output item. The API has no error flag: an error result's text is prefixed."""
     px = fx(part)
     template = px.get("item")
     out = dict(template) if template is not None else {"type": "function_call_output"}
     out["call_id"] = part.call_id
     is_text = all(isinstance(p, ir.Text) for p in part.content)
     if is_text and (template is None or not isinstance(template.get("output"), list)):
-        out["output"] = "\n".join(p.text for p in part.content)
+        out["output"] = ir.tool_result_text(part)
     else:
         out["output"] = render_content(part.content, "user", {"opaque": px.get("opaque")})
     return out

@@ -24,9 +24,6 @@ from tresor.formats.openai_responses.items import F, fx, mark
 _HANDLED = ("model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls", "max_output_tokens",
             "temperature", "top_p", "reasoning", "text", "metadata", "user", "stream")
 
-# Anthropic-style thinking budgets -> effort, the thresholds the Go translators used.
-_BUDGET_EFFORT = ((1024, "low"), (8192, "medium"))
-
 _MIN_OUTPUT_TOKENS = 16  # the API's minimum for max_output_tokens
 
 # Request fields the Responses API has no parameter for.
@@ -357,7 +354,7 @@ def render_reasoning(request: ir.Request) -> Optional[Dict[str, Any]]:
     out = dict(template) if template is not None else {}
     effort = config.effort
     if effort is None and config.is_enabled and config.budget_tokens is not None:
-        effort = next((name for limit, name in _BUDGET_EFFORT if config.budget_tokens <= limit), "high")
+        effort = ir.effort_for_budget(config.budget_tokens)
     if effort is not None:
         out["effort"] = effort
     if "summary" not in out and "generate_summary" not in out:
