@@ -66,7 +66,7 @@ def test_parse_request_synthesises_call_ids_and_matches_results_by_name():
                                    extras={"gemini": {"thoughtSignature": "CiQBVKhc7ZBjH7tXg1vYp3Q2k8Ew"}})
     assert (paris.id, paris.name, paris.arguments) == ("call_gemini_0", "get_weather",
                                                        '{"city":"Paris","unit":"celsius"}')
-    assert paris.extras == {"gemini": {"thoughtSignature": "EpoCCpcCAVSoXO2B3yPq"}}
+    assert paris.extras == {"gemini": {"thoughtSignature": "EpoCCpcCAVSoXO2B3yPq", "synthetic_id": True}}
     assert tokyo.id == "call_gemini_1"
     assert results.role == "tool"
     ok, failed = results.parts
@@ -286,7 +286,7 @@ def test_parse_response_tool_calls_get_stable_sanitised_ids_and_tool_use():
     assert all(re.match(r"^[a-zA-Z0-9_-]+$", p.id) and len(p.id) <= 40 for p in resp.parts)
     assert [p.arguments for p in resp.parts] == ['{"city":"Paris","unit":"celsius"}',
                                                 '{"city":"Tokyo","unit":"celsius"}', "{}"]
-    assert resp.parts[0].extras == {"gemini": {"thoughtSignature": "EpoCCpcCAVSoXO2B3yPq"}}
+    assert resp.parts[0].extras == {"gemini": {"thoughtSignature": "EpoCCpcCAVSoXO2B3yPq", "synthetic_id": True}}
     assert gemini.parse_response(load("response_tool_calls.json")).parts == resp.parts  # deterministic
     assert resp.usage == ir.Usage(input_tokens=120, output_tokens=140, reasoning_tokens=100)
 
@@ -369,7 +369,9 @@ def test_render_response_from_another_format():
     assert body == {
         "candidates": [{"content": {"role": "model", "parts": [
             {"text": "thinking", "thought": True}, {"text": "I won't."}, {"text": "Reading."},
-            {"functionCall": {"name": "read", "args": {"path": "a"}}}, {"functionCall": {"name": "x", "args": {}}}]},
+            # the upstream's call ids go to the client, which echoes them back next turn
+            {"functionCall": {"name": "read", "id": "toolu_1", "args": {"path": "a"}}},
+            {"functionCall": {"name": "x", "id": "toolu_2", "args": {}}}]},
             "finishReason": "STOP", "index": 0}],
         "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 4, "totalTokenCount": 14},
         "modelVersion": "claude-sonnet-4-5", "responseId": "msg_01"}

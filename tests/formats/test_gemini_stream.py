@@ -159,7 +159,7 @@ def test_parse_parallel_tool_calls_each_get_their_own_index_and_id():
     args = {e.index: e.arguments for e in events if isinstance(e, ir.Delta) and e.arguments}
     assert args == {1: '{"city":"Paris"}', 2: '{"city":"Tokyo"}', 3: "{}"}
     stop = next(e for e in events if isinstance(e, ir.PartStop) and e.index == 1)
-    assert stop.extras == {"gemini": {"thoughtSignature": "EpoCCpcCAVSoXO2B3yPq"}}
+    assert stop.extras == {"gemini": {"thoughtSignature": "EpoCCpcCAVSoXO2B3yPq", "synthetic_id": True}}
     assert events[-1].stop_reason == "tool_use"
 
 
@@ -255,7 +255,7 @@ def test_render_finish_with_open_parts_closes_them_first():
     out = render([ir.PartStart(0, ir.ToolCall("c1", "f", "")), ir.Delta(0, arguments='{"a":'),
                   ir.Delta(0, arguments="1}"), ir.Finish("tool_use", ir.Usage(1, 1))])
     assert len(out) == 1
-    assert out[0]["candidates"][0]["content"]["parts"] == [{"functionCall": {"name": "f", "args": {"a": 1}}}]
+    assert out[0]["candidates"][0]["content"]["parts"] == [{"functionCall": {"name": "f", "id": "c1", "args": {"a": 1}}}]
     assert out[0]["candidates"][0]["finishReason"] == "STOP"
 
 
@@ -268,9 +268,9 @@ def test_render_interleaved_parallel_tool_calls_keeps_each_calls_arguments():
                   ir.Delta(3, arguments="{not json"), ir.PartStop(3), ir.Finish("tool_use", ir.Usage(5, 9))])
     assert out[0]["candidates"][0]["content"]["parts"] == [{"text": "Checking."}]
     assert out[1]["candidates"][0]["content"]["parts"] == [
-        {"functionCall": {"name": "weather", "args": {"city": "Paris"}}},
-        {"functionCall": {"name": "time", "args": {"tz": "UTC"}}},
-        {"functionCall": {"name": "g", "args": {}}}]
+        {"functionCall": {"name": "weather", "id": "call_a", "args": {"city": "Paris"}}},
+        {"functionCall": {"name": "time", "id": "call_b", "args": {"tz": "UTC"}}},
+        {"functionCall": {"name": "g", "id": "c", "args": {}}}]
     assert len(out) == 2 and out[1]["candidates"][0]["finishReason"] == "STOP"
 
 

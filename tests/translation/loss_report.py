@@ -300,7 +300,7 @@ OPAQUE: Dict[str, Dict[str, Any]] = {
         "inner": _keys_of("part field %s"), "id": "function call ids",
         "native": None, "role": None, "unsigned": None, "thinking": None, "tool_config": None, "system": None,
         "schema_key": None, "response_schema": None, "keep_meta": None, "parameters": None, "content": None,
-        "finishReason": None, "usage": None, "no_parts": None, "no_args": None, "response": None,
+        "finishReason": None, "usage": None, "no_parts": None, "no_args": None, "synthetic_id": None, "response": None,
         "lead_part": "signature-only parts", "signature_part": "signature-only parts", "candidates": None,
         "no_candidates": None,
     },

@@ -91,7 +91,7 @@ def _parse_call(raw: Dict[str, Any], ids: CallIds) -> ir.ToolCall:
     call = get(raw, "functionCall") or {}
     name, raw_id, args = get(call, "name") or "", get(call, "id"), get(call, "args")
     ex = _part_ex(raw, ("functionCall",), id=raw_id, inner=rest(call, ("name", "id", "args")),
-                  no_args=args is None)
+                  no_args=args is None, synthetic_id=raw_id is None)
     return ir.ToolCall(ids.for_call(raw_id, name), name, compact({} if args is None else args),
                        extras=_extras(ex))
 
@@ -184,11 +184,15 @@ def _render_media(part: Any) -> Dict[str, Any]:
     return _finish(body, ex)
 
 
-def _render_call(part: ir.ToolCall) -> Dict[str, Any]:
+def _render_call(part: ir.ToolCall, is_answer: bool = False) -> Dict[str, Any]:
     ex = ext(part.extras)
     call: Dict[str, Any] = {"name": part.name}
     if ex.get("id"):
         call["id"] = ex["id"]
+    elif is_answer and part.id and not ex.get("synthetic_id"):
+        # An answer from another family: hand the client the upstream's call id, which
+        # google-genai echoes in functionResponse.id, so ids stay stable across turns.
+        call["id"] = part.id
     if not (ex.get("no_args") and part.arguments in ("", "{}")):
         call["args"] = loads_object(part.arguments)
     call.update(ex.get("inner") or {})
@@ -212,10 +216,11 @@ def _render_result(part: ir.ToolResult, names: Dict[str, str]) -> List[Dict[str,
     return [_finish({"functionResponse": answer}, ex)] + media
 
 
-def render_part(part: ir.Part, names: Dict[str, str]) -> List[Dict[str, Any]]:
+def render_part(part: ir.Part, names: Dict[str, str], is_answer: bool = False) -> List[Dict[str, Any]]:
     """The Gemini parts (usually one, none when nothing is left to send) for one IR part.
 
-    `names` maps tool-call ids to function names, for results that do not carry their name.
+    `names` maps tool-call ids to function names, for results that do not carry their name;
+    `is_answer` is True when rendering a response for a client (not a request to Gemini).
     """
     ex = ext(part.extras)
     if isinstance(part, ir.Text):
@@ -229,7 +234,7 @@ def render_part(part: ir.Part, names: Dict[str, str]) -> List[Dict[str, Any]]:
     if isinstance(part, (ir.Image, ir.Document)):
         return [_render_media(part)]
     if isinstance(part, ir.ToolCall):
-        return [_render_call(part)]
+        return [_render_call(part, is_answer)]
     if isinstance(part, ir.ToolResult):
         return _render_result(part, names)
     return []

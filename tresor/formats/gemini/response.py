@@ -90,7 +90,7 @@ def render_parts_out(parts: List[ir.Part]) -> List[Dict[str, Any]]:
     out: List[Dict[str, Any]] = []
     for part in parts:
         if not isinstance(part, ir.ToolResult):
-            out.extend(render_part(part, {}))
+            out.extend(render_part(part, {}, is_answer=True))
     return out
 
 

@@ -220,7 +220,7 @@ class _Renderer:
             call = self.calls.pop(index)
             call.extras = _extras(ex)
             # Buffered until PartStop: Gemini sends a call whole, with parsed args ({} if invalid).
-            self.pending.extend(render_part(call, {}))
+            self.pending.extend(render_part(call, {}, is_answer=True))
         elif "signature_part" in ex:
             self.pending.append(ex["signature_part"])
         elif "thoughtSignature" in ex:
