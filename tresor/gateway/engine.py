@@ -52,7 +52,8 @@ class Engine:
         """Answer one gateway request (never raises for client or upstream faults)."""
         endpoint = paths.classify(request.method, request.path)
         if endpoint is None:
-            return self._finish_plain(404, "%s path not found. %s" % (request.path, paths.USAGE_HINT))
+            error = ClientError("%s path not found. %s" % (request.path, paths.USAGE_HINT), 404, "not_found_error")
+            return self.reject(request.method, request.path, error)
         if request.method == "OPTIONS":
             return Response(204, list(CORS_HEADERS))
         x = Exchange(request, endpoint, client_format=endpoint.format)
@@ -201,11 +202,6 @@ class Engine:
         """An error in the client's format (OpenAI shape when the format is unknown)."""
         module = formats.get(x.client_format or "openai")
         return json_response(error.status, module.render_error(error))
-
-    def _finish_plain(self, status: int, message: str) -> Response:
-        response = json_response(status, formats.get("openai").render_error(ir.Error(status, message, "not_found_error")))
-        response.headers.extend(CORS_HEADERS)
-        return response
 
     def record(self, x: Exchange, status: int, size: int) -> None:
         """Add the request-log entry for `x` (called once, when the response is complete)."""
