@@ -42,6 +42,17 @@ class CompiledRule:
     version: int
     tier: int
     steps: Tuple[Step, ...]
+    # The rule's conditions as sets, built once here so match() does no per-request allocation.
+    formats: frozenset = frozenset()
+    downstream_formats: frozenset = frozenset()
+    downstreams: frozenset = frozenset()
+    models: frozenset = frozenset()
+
+
+def _compiled(rule: Rule, version: int, steps: Tuple[Step, ...]) -> CompiledRule:
+    return CompiledRule(rule, version, _tier(rule), steps, frozenset(rule.match_format),
+                        frozenset(rule.match_downstream_format), frozenset(rule.match_downstreams),
+                        frozenset(rule.pattern_models))
 
 
 def _tier(rule: Rule) -> int:
@@ -71,7 +82,7 @@ def compile_rules(rules: Iterable[Tuple[Rule, int]],
         except ConfigError as e:
             log.error("rule %s is skipped: %s", rule.id, e)
             continue
-        out.append(CompiledRule(rule, version, _tier(rule), steps))
+        out.append(_compiled(rule, version, steps))
     out.sort(key=lambda c: c.tier)  # stable: keeps the stored (config) order within a tier
     return tuple(out)
 
@@ -93,18 +104,18 @@ def match(compiled: Sequence[CompiledRule], x) -> Tuple[Step, ...]:
     candidates = None
     steps: List[Step] = []
     for c in compiled:
-        rule = c.rule
-        if rule.pattern_path != "*" and rule.pattern_path != path:
+        pattern_path = c.rule.pattern_path
+        if pattern_path != "*" and pattern_path != path:
             continue
-        if rule.match_format and x.client_format not in rule.match_format:
+        if c.formats and x.client_format not in c.formats:
             continue
-        if rule.match_downstream_format and not set(rule.match_downstream_format) & set(downstream.api_formats):
+        if c.downstream_formats and c.downstream_formats.isdisjoint(downstream.api_formats):
             continue
-        if rule.match_downstreams and downstream.id not in rule.match_downstreams:
+        if c.downstreams and downstream.id not in c.downstreams:
             continue
-        if rule.pattern_models:
+        if c.models:
             candidates = candidates if candidates is not None else _candidates(x)
-            if not candidates & set(rule.pattern_models):
+            if c.models.isdisjoint(candidates):
                 continue
         steps.extend(c.steps)
     return tuple(steps)
