@@ -30,3 +30,38 @@ def test_post_is_not_a_web_ui_request():
 def test_head_has_headers_but_no_body():
     resp = WebUI().serve(Request("HEAD", "/"))
     assert resp.status == 200 and resp.body == b""
+
+
+def test_modules_in_sub_folders_are_served_as_javascript():
+    resp = WebUI().serve(Request("GET", "/js/api.js"))
+    assert resp.status == 200 and resp.header("Content-Type").startswith("text/javascript")
+    assert resp.header("Cache-Control") == "no-cache"
+
+
+@pytest.mark.parametrize("header", ['"other", {etag}', "W/{etag}", "*"])
+def test_if_none_match_lists_weak_tags_and_star_get_304(header):
+    web = WebUI()
+    etag = web.serve(Request("GET", "/app.js")).header("ETag")
+    again = web.serve(Request("GET", "/app.js", headers={"if-none-match": header.format(etag=etag)}))
+    assert again.status == 304
+
+
+def test_a_stale_etag_gets_the_file_again():
+    resp = WebUI().serve(Request("GET", "/app.js", headers={"if-none-match": '"stale"'}))
+    assert resp.status == 200 and resp.body
+
+
+def test_the_daemon_sends_a_strict_csp_with_the_web_ui(tmp_path):
+    import urllib.request
+
+    from tests.support import Gateway
+
+    gateway = Gateway("", tmp_path)
+    try:
+        with urllib.request.urlopen(gateway.url + "/", timeout=5) as resp:
+            csp = resp.headers["Content-Security-Policy"]
+            assert resp.headers["Content-Type"].startswith("text/html") and resp.headers["ETag"]
+    finally:
+        gateway.close()
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp and "default-src 'none'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp

@@ -1,7 +1,9 @@
 """The web UI: serves the static files of the top-level `webui/` folder (from the tree or the .pyz).
 
 Files are read through tresor.bundle once and kept with their ETag; a matching If-None-Match
-gets 304. No file outside webui/ is reachable (bundle.read refuses `..`).
+gets 304, and `Cache-Control: no-cache` makes browsers revalidate, so an upgrade is seen at once.
+Sub-folders are allowed (webui/js/…); no file outside webui/ is reachable (bundle.read refuses `..`).
+The strict Content-Security-Policy is added to every response by the server (httpio.SECURITY_HEADERS).
 """
 from __future__ import annotations
 
@@ -18,6 +20,12 @@ _TYPES = {
     ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",
     ".json": "application/json", ".ico": "image/x-icon", ".txt": "text/plain; charset=utf-8",
 }
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    """Whether an If-None-Match header (`*`, or a list of possibly weak tags) names `etag` (RFC 9110 13.1.2)."""
+    tags = [tag.strip() for tag in if_none_match.split(",")]
+    return "*" in tags or any((tag[2:] if tag.startswith("W/") else tag) == etag for tag in tags)
 
 
 class WebUI:
@@ -51,7 +59,7 @@ class WebUI:
         raw, etag = entry
         ext = name[name.rfind("."):] if "." in name else ""
         headers = [("ETag", etag), ("Cache-Control", "no-cache")]
-        if request.headers.get("if-none-match") == etag:
+        if _matches(request.headers.get("if-none-match", ""), etag):
             return Response(304, headers, b"")
         headers.insert(0, ("Content-Type", _TYPES.get(ext, "application/octet-stream")))
         return Response(200, headers, b"" if request.method == "HEAD" else raw)
