@@ -50,8 +50,9 @@ function setStatus(kind, text) {
 function levelOf(e) {
   if (e.level) return e.level;
   const status = e.status || 0;
-  if (e.error || status >= 500) return "error";
-  return status >= 400 ? "warn" : "info";
+  if (status >= 500) return "error";
+  if (status >= 400) return "warn"; // the client's mistake (unknown model, bad key): not Tresor's error
+  return e.error ? "error" : "info"; // an error after a 200, e.g. a stream cut by the provider
 }
 
 function haystack(e) {

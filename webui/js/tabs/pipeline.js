@@ -3,7 +3,7 @@
 // properties (custom_header's `headers`) get a key/value editor; keys the schema does not
 // describe are kept as they were, so editing never drops configuration it does not understand.
 
-import { h, fill, field, checkbox, newId } from "../dom.js";
+import { h, fill, field, checkbox, newId, toast } from "../dom.js";
 
 const label = (name) => name.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
 
@@ -76,7 +76,10 @@ export function configForm(schema, config) {
   const props = (schema && schema.properties) || {};
   const required = new Set((schema && schema.required) || []);
   const names = Object.keys(props);
-  if (!names.length) return { el: h("p", { class: "hint", text: "No configuration required." }), read: () => undefined };
+  if (!names.length) {
+    const kept = config && Object.keys(config).length ? config : undefined;
+    return { el: h("p", { class: "hint", text: kept ? "Configuration kept as saved: " + JSON.stringify(kept) : "No configuration required." }), read: () => kept };
+  }
   const controls = names.map((name) => {
     const prop = props[name] || {};
     const value = config ? config[name] : undefined;
@@ -97,75 +100,52 @@ export function configForm(schema, config) {
 }
 
 /**
- * The step list editor. `plugins` is GET /api/plugins; `steps` the rule's parsed pipeline.
- * Returns {el, read()}: read() gives [{plugin_id, config?}] or throws an Error naming the step.
+ * One step card: plugin select, description, config form, move and remove buttons. `list` is the
+ * editor's shared state ({entries, ol, renumber, removed}); returns the entry kept in list.entries.
  */
-export function pipelineEditor(plugins, steps) {
-  const byId = new Map(plugins.map((p) => [p.id, p]));
-  const list = h("ol", { class: "step-list", "aria-label": "Pipeline steps" });
-  const entries = [];
-
-  const renumber = () => {
-    entries.forEach((entry, index) => {
-      entry.num.textContent = index + 1 + ".";
-      entry.up.disabled = index === 0;
-      entry.down.disabled = index === entries.length - 1;
-    });
-    empty.hidden = entries.length > 0;
+function stepCard(plugins, byId, step, list) {
+  const select = h("select", { "aria-label": "Plugin" }, plugins.map((p) => h("option", { value: p.id, text: p.id })));
+  // A step naming a plugin this server does not list is kept as it is, never swapped silently.
+  if (step.plugin_id && !byId.has(step.plugin_id)) select.append(h("option", { value: step.plugin_id, text: step.plugin_id + " (unknown)" }));
+  select.value = step.plugin_id || plugins[0].id;
+  const desc = h("p", { class: "step-desc" });
+  const formBox = h("div");
+  const entry = { select, form: null, num: h("span", { class: "step-num" }) };
+  const renderForm = (config) => {
+    const plugin = byId.get(select.value);
+    desc.textContent = plugin ? plugin.description : "";
+    entry.form = configForm(plugin ? plugin.config_schema : null, config);
+    fill(formBox, entry.form.el);
   };
-
-  const addStep = (step) => {
-    const select = h("select", { "aria-label": "Plugin" }, plugins.map((p) => h("option", { value: p.id, text: p.id })));
-    select.value = byId.has(step.plugin_id) ? step.plugin_id : plugins[0].id;
-    const desc = h("p", { class: "step-desc" });
-    const formBox = h("div");
-    const entry = { step, select, form: null, num: h("span", { class: "step-num" }) };
-    const renderForm = (config) => {
-      const plugin = byId.get(select.value);
-      desc.textContent = plugin ? plugin.description : "";
-      entry.form = configForm(plugin ? plugin.config_schema : null, config);
-      fill(formBox, entry.form.el);
-    };
-    select.addEventListener("change", () => renderForm(undefined));
-    const moveBy = (delta) => {
-      const index = entries.indexOf(entry);
-      const to = index + delta;
-      if (to < 0 || to >= entries.length) return;
-      entries.splice(index, 1);
-      entries.splice(to, 0, entry);
-      if (delta < 0) list.insertBefore(card, entries[to + 1].card);
-      else list.insertBefore(card, entries[to - 1].card.nextSibling);
-      renumber();
-      (delta < 0 ? entry.up : entry.down).focus();
-    };
-    entry.up = h("button", { type: "button", class: "icon-btn", text: "↑", "aria-label": "Move step up", onclick: () => moveBy(-1) });
-    entry.down = h("button", { type: "button", class: "icon-btn", text: "↓", "aria-label": "Move step down", onclick: () => moveBy(1) });
-    const card = h("li", { class: "step-card" },
-      h("div", { class: "step-head" }, entry.num, select, entry.up, entry.down,
-        h("button", { type: "button", class: "icon-btn danger", text: "×", "aria-label": "Remove step", onclick: () => {
-          entries.splice(entries.indexOf(entry), 1);
-          card.remove();
-          renumber();
-          addButton.focus();
-        } })),
-      desc, formBox);
-    entry.card = card;
-    renderForm(step.config);
-    entries.push(entry);
-    list.append(card);
-    renumber();
-    return entry;
-  };
-
-  const empty = h("p", { class: "hint", text: "No steps: matching requests pass through unchanged (translation is still added automatically)." });
-  const addButton = h("button", { type: "button", class: "btn small", id: newId("add-step"), text: "+ Add step", onclick: () => {
-    const entry = addStep({ plugin_id: byId.has("custom_header") ? "custom_header" : plugins[0].id });
-    entry.select.focus();
+  select.addEventListener("change", () => renderForm(undefined));
+  entry.up = h("button", { type: "button", class: "icon-btn", text: "↑", "aria-label": "Move step up", onclick: () => moveStep(list, entry, -1) });
+  entry.down = h("button", { type: "button", class: "icon-btn", text: "↓", "aria-label": "Move step down", onclick: () => moveStep(list, entry, 1) });
+  const remove = h("button", { type: "button", class: "icon-btn danger", text: "×", "aria-label": "Remove step", onclick: () => {
+    list.entries.splice(list.entries.indexOf(entry), 1);
+    entry.card.remove();
+    list.renumber();
+    list.removed();
   } });
-  for (const step of steps || []) addStep(step);
-  renumber();
+  entry.card = h("li", { class: "step-card" }, h("div", { class: "step-head" }, entry.num, select, entry.up, entry.down, remove), desc, formBox);
+  renderForm(step.config);
+  return entry;
+}
 
-  const read = () => entries.map((entry, index) => {
+function moveStep(list, entry, delta) {
+  const { entries } = list;
+  const index = entries.indexOf(entry);
+  const to = index + delta;
+  if (to < 0 || to >= entries.length) return;
+  entries.splice(index, 1);
+  entries.splice(to, 0, entry);
+  if (delta < 0) list.ol.insertBefore(entry.card, entries[to + 1].card);
+  else list.ol.insertBefore(entry.card, entries[to - 1].card.nextSibling);
+  list.renumber();
+  (delta < 0 ? entry.up : entry.down).focus();
+}
+
+function readSteps(entries) {
+  return entries.map((entry, index) => {
     let config;
     try {
       config = entry.form.read();
@@ -174,6 +154,38 @@ export function pipelineEditor(plugins, steps) {
     }
     return config === undefined ? { plugin_id: entry.select.value } : { plugin_id: entry.select.value, config };
   });
-  const el = h("fieldset", { class: "pipeline" }, h("legend", { text: "Pipeline (runs in order)" }), list, empty, addButton);
-  return { el, read };
+}
+
+/**
+ * The step list editor. `plugins` is GET /api/plugins; `steps` the rule's parsed pipeline.
+ * Returns {el, read()}: read() gives [{plugin_id, config?}] or throws an Error naming the step.
+ */
+export function pipelineEditor(plugins, steps) {
+  const byId = new Map(plugins.map((p) => [p.id, p]));
+  const empty = h("p", { class: "hint", text: "No steps: matching requests pass through unchanged (translation is still added automatically)." });
+  const list = { entries: [], ol: h("ol", { class: "step-list", "aria-label": "Pipeline steps" }) };
+  list.renumber = () => {
+    list.entries.forEach((entry, index) => {
+      entry.num.textContent = index + 1 + ".";
+      entry.up.disabled = index === 0;
+      entry.down.disabled = index === list.entries.length - 1;
+    });
+    empty.hidden = list.entries.length > 0;
+  };
+  const addStep = (step) => {
+    const entry = stepCard(plugins, byId, step, list);
+    list.entries.push(entry);
+    list.ol.append(entry.card);
+    list.renumber();
+    return entry;
+  };
+  const addButton = h("button", { type: "button", class: "btn small", id: newId("add-step"), text: "+ Add step", onclick: () => {
+    if (!plugins.length) { toast("The server lists no plugins.", "error"); return; }
+    addStep({ plugin_id: byId.has("custom_header") ? "custom_header" : plugins[0].id }).select.focus();
+  } });
+  list.removed = () => addButton.focus();
+  for (const step of steps || []) addStep(step);
+  list.renumber();
+  const el = h("fieldset", { class: "pipeline" }, h("legend", { text: "Pipeline (runs in order)" }), list.ol, empty, addButton);
+  return { el, read: () => readSteps(list.entries) };
 }

@@ -14,6 +14,7 @@ let rules = [];
 let plugins = [];
 let downstreams = [];
 let aliasGroups = [];
+let loading = null; // the latest load: the rule dialog waits for it, so it never opens without plugins
 
 function mount(section) {
   root = section;
@@ -29,16 +30,23 @@ function mount(section) {
     h("details", { class: "card" }, h("summary", null, h("strong", { text: "Available plugins" })), pluginsBox));
 }
 
-async function show() {
+function show() {
+  loading = load();
+  return loading;
+}
+
+/** Fetch rules, plugins, providers and aliases and draw them; resolves false (after a toast) on failure. */
+async function load() {
   try {
     [rules, plugins, downstreams, aliasGroups] = await Promise.all([api.get("/api/rules"), api.get("/api/plugins"),
       api.get("/api/downstreams"), api.get("/api/aliases")]);
   } catch (err) {
     toast("Could not load rules: " + err.message, "error");
-    return;
+    return false;
   }
   renderTable();
   renderPlugins();
+  return true;
 }
 
 function parsePipeline(rule) {
@@ -152,7 +160,8 @@ function modelChips(initial) {
   return { el: row, read: () => { add(); return values.slice(); } };
 }
 
-function ruleDialog(rule) {
+async function ruleDialog(rule) {
+  if (!(await (loading || show()))) return;
   const isNew = !rule;
   const name = h("input", { value: rule ? rule.name : "", autofocus: true, placeholder: "e.g. Extra header for local models" });
   const pathInput = h("input", { value: rule ? rule.pattern_path : "*", spellcheck: "false" });
