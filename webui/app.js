@@ -108,6 +108,9 @@ function buildNav() {
 
 function activate(id) {
   const tab = TABS.find((t) => t.id === id) || downstreams;
+  // The tab on screen is not reloaded by a second click: a reload would redraw it under the
+  // user's fingers and drop what they are typing.
+  if (tab === app.active && !document.getElementById("tab-" + tab.id).hidden) return;
   if (app.active && app.active !== tab && app.active.hide) app.active.hide();
   for (const other of TABS) {
     document.getElementById("tab-" + other.id).hidden = other !== tab;

@@ -107,13 +107,14 @@ function topCard(label, row, name, withIcon) {
 
 function render() {
   const t = data.total;
-  fill(els.notice, data.capture_payloads ? null : h("div", { class: "card" },
-    h("strong", { text: "Usage is recorded only while payload capture is on. " }),
-    h("span", { class: "muted", text: "Turn on “Capture payloads” in Settings to fill this dashboard. " }),
-    h("button", { type: "button", class: "btn small", text: "Open Settings", onclick: () => app.go("settings") })));
-  let hit = percent(t.cache_hit_rate);
-  let hitDetail = t.cache_hit_rate === null ? "no cache reads in this range" : (t.cache_hit_rate >= 0.5 ? "cache is helping" : "of input tokens served from cache");
-  if (!data.capture_payloads) { hit = "N/A"; hitDetail = "enable payload capture"; }
+  // Tresor counts usage for every request that reports it, capture on or off (the Go UI said
+  // "enable capture"), so there is no capture notice here.
+  fill(els.notice, t.requests ? null : h("div", { class: "card" },
+    h("strong", { text: "No usage in this range yet. " }),
+    h("span", { class: "muted", text: "Counts are saved once a minute; requests whose provider reports no usage are not counted. " }),
+    h("button", { type: "button", class: "btn small", text: "Open Logs", onclick: () => app.go("logs") })));
+  const hit = percent(t.cache_hit_rate);
+  const hitDetail = t.cache_hit_rate === null ? "no cache reads in this range" : (t.cache_hit_rate >= 0.5 ? "cache is helping" : "of input tokens served from cache");
   const topModel = data.models[0];
   const topProvider = data.providers[0];
   const topIp = data.ips[0];

@@ -12,7 +12,6 @@ const MAX_ROWS = 500;
 const LEVELS = ["debug", "info", "warn", "error"];
 
 let root;
-let app;
 let els = {};
 let source = null;
 let retryTimer = null;
@@ -24,10 +23,10 @@ const entries = new Map(); // id -> entry, every entry on screen
 let order = []; // ids on screen, newest (largest) first
 let maxSeen = 0; // highest id received: the resume point of a reconnect
 let clearedUpTo = 0; // entries at or below this id were cleared and stay hidden
+let baseline = 0; // maxSeen when the current connection opened: the server sends only newer ids
 
-function mount(section, appState) {
+function mount(section) {
   root = section;
-  app = appState;
   els.status = h("span", { class: "badge log-status", role: "status", text: "Offline" });
   els.pause = h("button", { type: "button", class: "btn small", id: "logs-pause", text: "Pause", "aria-pressed": "false", onclick: togglePause });
   els.clear = h("button", { type: "button", class: "btn small", id: "logs-clear", text: "Clear", onclick: clearView });
@@ -47,12 +46,12 @@ function setStatus(kind, text) {
   els.status.textContent = text;
 }
 
+// The same rule as the server's requestlog.level_of, so the badge names the level it filtered by.
 function levelOf(e) {
   if (e.level) return e.level;
   const status = e.status || 0;
-  if (status >= 500) return "error";
-  if (status >= 400) return "warn"; // the client's mistake (unknown model, bad key): not Tresor's error
-  return e.error ? "error" : "info"; // an error after a 200, e.g. a stream cut by the provider
+  if (e.error || status >= 500) return "error";
+  return status >= 400 ? "warn" : "info";
 }
 
 function haystack(e) {
@@ -96,7 +95,7 @@ function highlighted(message) {
 }
 
 function cacheNote(e) {
-  if (!app.config || !app.config.capture_payloads || !e.usage) return null;
+  if (!e.usage) return null;
   const u = e.usage;
   const read = (u.cache_read_input_tokens || 0) + (u.cached_tokens || 0);
   const input = u.input_tokens || 0;
@@ -146,6 +145,9 @@ function insert(e, isLive) {
 }
 
 function receive(e, isLive) {
+  // An id at or below the resume point can only come from a restarted daemon, whose ids began
+  // again at 1: its entries would be taken for ones already shown, so the view starts over.
+  if (typeof e.id === "number" && e.id <= baseline) restarted();
   if (typeof e.id === "number") maxSeen = Math.max(maxSeen, e.id);
   if (paused) {
     pending.push(e);
@@ -163,7 +165,9 @@ function connect() {
   source = es;
   let backlogDone = false;
   setStatus("", "Connecting…");
-  es.addEventListener("open", () => {
+  es.addEventListener("open", () => { // also after the browser's own reconnect (with Last-Event-ID)
+    baseline = maxSeen;
+    backlogDone = false;
     retryDelay = 1000;
     if (!paused) setStatus("live", "Live");
   });
@@ -209,14 +213,26 @@ function togglePause() {
   setStatus(source ? "live" : "offline", source ? "Live" : "Offline");
 }
 
-function clearView() {
-  clearedUpTo = maxSeen;
+function emptyView() {
   entries.clear();
   order = [];
   pending = [];
   els.list.replaceChildren();
   updateCount();
+}
+
+function clearView() {
+  clearedUpTo = maxSeen;
+  emptyView();
   toast("Log view cleared (the server keeps its log)", "ok");
+}
+
+function restarted() {
+  baseline = 0;
+  maxSeen = 0;
+  clearedUpTo = 0;
+  emptyView();
+  toast("Tresor restarted: its request log begins again.", "info");
 }
 
 async function setLevel() {
@@ -227,9 +243,8 @@ async function setLevel() {
   }
 }
 
-async function show() {
+function show() {
   isActive = true;
-  try { await app.loadConfig(); } catch (err) { /* capture flag stays as it was */ }
   updateCount();
   connect();
 }

@@ -51,7 +51,7 @@ function renderGeneral() {
   const mode = select(PROXY_MODES, c.proxy_mode || "auto");
   const level = select(LEVELS.map((l) => [l, l]), c.log_level || "info");
   const tab = select(TAB_CHOICES, c.default_tab || "");
-  const capture = checkbox("Capture payloads (keeps the last 100 requests for the Logs inspector and records token usage for the Dashboard)", c.capture_payloads);
+  const capture = checkbox("Capture payloads (keeps the bodies of the last 100 requests for the Logs inspector)", c.capture_payloads);
   const retry = checkbox("Retry on empty (retry up to 3 times when a provider answers 200 with no content)", c.retry_on_empty);
   const status = h("span", { class: "save-state", "aria-live": "polite" });
   fill(general,
