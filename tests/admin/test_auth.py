@@ -60,12 +60,13 @@ def test_a_wrong_password_is_401_and_logout_revokes_the_session(locked):
     assert session.get("/api/rules").status == 401
 
 
-def test_more_than_five_failures_give_429_with_retry_after_but_the_right_password_still_works(locked):
+def test_more_than_five_failures_give_429_with_retry_after_even_for_the_right_password(locked):
+    # A blocked client must not learn the password from the one answer that is not a 429.
     api = Api(locked.url)
     assert [_login(api, "bad").status for _ in range(5)] == [401] * 5
     blocked = _login(api, "bad")
     assert blocked.status == 429 and int(blocked.headers["retry-after"]) > 0
-    assert _login(api).status == 200
+    assert _login(api).status == 429
 
 
 def test_login_limiter_forgets_failures_after_the_window():
@@ -73,8 +74,10 @@ def test_login_limiter_forgets_failures_after_the_window():
     limiter = LoginLimiter(limit=2, window_s=60, clock=lambda: now[0])
     assert limiter.fail("1.2.3.4") is None and limiter.fail("1.2.3.4") is None
     assert limiter.fail("1.2.3.4") == 60
+    assert limiter.blocked("1.2.3.4") == 60 and limiter.blocked("5.6.7.8") is None
     assert limiter.fail("5.6.7.8") is None  # per client IP
     now[0] = 61.0
+    assert limiter.blocked("1.2.3.4") is None
     assert limiter.fail("1.2.3.4") is None
 
 

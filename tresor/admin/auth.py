@@ -32,7 +32,9 @@ _MUTATING = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 class LoginLimiter:
     """Failed logins per client IP: more than `limit` within `window_s` seconds blocks that IP.
 
-    Thread-safe. Only failures are recorded, so a correct password is never blocked.
+    Thread-safe. Only failures are recorded, but while an IP is blocked every password attempt
+    from it is refused unchecked, the right one included: otherwise a guesser would still learn
+    the password from the one answer that is not a 429 (the Go project's limiter allowed that).
     """
 
     def __init__(self, limit: int = 5, window_s: float = 60.0, clock=time.monotonic):
@@ -53,6 +55,15 @@ class LoginLimiter:
                 times.popleft()
             times.append(now)
             if len(times) <= self.limit:
+                return None
+            return max(1, math.ceil(times[0] + self.window_s - now))
+
+    def blocked(self, ip: str) -> Optional[int]:
+        """Retry-After seconds while `ip` is over the limit, else None (records nothing)."""
+        now = self._clock()
+        with self._lock:
+            times = self._failures.get(ip)
+            if not times or len(times) <= self.limit or now - times[0] >= self.window_s:
                 return None
             return max(1, math.ceil(times[0] + self.window_s - now))
 
@@ -157,6 +168,9 @@ def check_access(ctx, request: Request) -> Optional[Response]:
     if caller_token(ctx, request) is not None:
         return None
     bearer = _bearer(request)
+    retry_after = ctx.login_limiter.blocked(request.client_ip) if bearer else None
+    if retry_after is not None:
+        return _too_many(retry_after)
     if bearer and hmac.compare_digest(bearer.encode(), password.encode()):
         return None
     if bearer:
@@ -187,10 +201,13 @@ def login(ctx, request: Request, params: dict):
     """POST /api/auth/login (public) `{"password"}` -> `{"ok": true, "token"}` plus the session cookie.
 
     Without a configured password any login succeeds (as in Go). A wrong password is a 401 and
-    counts toward the per-IP limit; past it the answer is 429 with Retry-After.
+    counts toward the per-IP limit; past it every attempt is 429 with Retry-After.
     """
     body = validate.read_json(request, ("password",))
     sent = validate.text(body, "password") or ""
+    retry_after = ctx.login_limiter.blocked(request.client_ip)
+    if retry_after is not None:
+        return _too_many(retry_after)
     if not _password_matches(ctx, sent):
         retry_after = ctx.login_limiter.fail(request.client_ip)
         if retry_after is not None:
@@ -224,6 +241,9 @@ def change_password(ctx, request: Request, params: dict):
     new = body.get("new_password")
     if not isinstance(new, str):
         raise ClientError("new_password is required (a string; \"\" clears the password)", 400)
+    retry_after = ctx.login_limiter.blocked(request.client_ip)
+    if retry_after is not None:
+        return _too_many(retry_after)
     if not _password_matches(ctx, validate.text(body, "current_password") or ""):
         retry_after = ctx.login_limiter.fail(request.client_ip)
         if retry_after is not None:
