@@ -38,6 +38,8 @@ def connect(path: str, is_reader: bool = False) -> sqlite3.Connection:
     try:
         parent = os.path.dirname(os.path.abspath(path))
         os.makedirs(parent, exist_ok=True)
+        if not is_reader:
+            _make_private(path)
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     except (OSError, sqlite3.Error) as e:
         raise ConfigError("cannot open database %s: %s" % (path, e), hint=_OPEN_HINT) from e
@@ -57,6 +59,21 @@ def connect(path: str, is_reader: bool = False) -> sqlite3.Connection:
         conn.close()
         raise ConfigError("cannot open database %s: %s" % (path, e), hint=_OPEN_HINT) from e
     return conn
+
+
+def _make_private(path: str) -> None:
+    # The database holds downstream API keys and admin session tokens: owner-only, like config.yaml
+    # (SPEC §8). SQLite gives the -wal and -shm files the main file's mode.
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    if not os.path.exists(path):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for name in (path, path + "-wal", path + "-shm"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except OSError:
+            pass  # not there (-wal, -shm), or not ours to change: SQLite reports real problems
 
 
 def encode_json(value: Any) -> str:
