@@ -256,9 +256,10 @@ def test_settings_save_the_default_tab_and_clear_the_password(signed_in, daemon,
     page = signed_in
     open_tab(page, "settings")
     page.get_by_label("Default tab").select_option("logs")
+    page.get_by_label("Outbound proxy").select_option("env")
     page.click("#save-settings")
     wait_toast(page, "Settings saved")
-    assert admin.get("/api/config")["default_tab"] == "logs"
+    assert {k: admin.get("/api/config")[k] for k in ("default_tab", "proxy_mode")} == {"default_tab": "logs", "proxy_mode": "env"}
     page.get_by_label("Current password").fill(harness.PASSWORD)
     page.get_by_role("button", name="Remove password").click()
     page.locator("dialog.modal button[type=submit]").click()
@@ -266,6 +267,13 @@ def test_settings_save_the_default_tab_and_clear_the_password(signed_in, daemon,
     page.goto(daemon.url + "/")
     page.wait_for_selector("#tab-logs:not([hidden])")  # no login any more, and Logs opens first
     expect(page.locator("#sign-out")).to_be_hidden()
+    open_tab(page, "settings")  # and a password can be set again from here
+    page.get_by_label("Password", exact=True).fill("fresh-pass")
+    page.get_by_label("Repeat new password").fill("fresh-pass")
+    page.click("#change-password")
+    wait_toast(page, "Password set")
+    page.wait_for_selector("#login:not([hidden])", timeout=4000)
+    assert harness.AdminApi(daemon.url, "fresh-pass").get("/api/config")["admin_password_set"] is True
 
 
 def test_downstream_fields_save_themselves_when_committed(signed_in, admin):

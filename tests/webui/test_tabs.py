@@ -36,6 +36,25 @@ def test_the_api_key_is_shown_masked_revealed_on_demand_and_replaced_by_typing(s
     assert admin.get("/api/downstreams/alpha")["api_key"] == "sk-…hijk"
 
 
+def test_providers_are_searched_and_deleted(signed_in, admin, upstreams):
+    page = signed_in
+    admin.post("/api/downstreams", {"id": "beta", "name": "Beta", "base_url": upstreams[1].url,
+                                    "api_formats": ["openai"], "output_model_ids": ["model-b"]})
+    page.reload()
+    open_tab(page, "downstreams")
+    expect(page.locator(".ds-item")).to_have_count(2)
+    page.get_by_label("Search providers").fill("model-b")  # models are searched too
+    expect(page.locator(".ds-item .ds-item-name")).to_have_text(["Beta"])
+    page.locator(".ds-item").click()
+    expect(page.get_by_label("Provider name")).to_have_value("Beta")
+    page.locator(".ds-detail").get_by_role("button", name="Delete").click()
+    confirm(page)
+    wait_toast(page, "Deleted Beta")
+    assert [d["id"] for d in admin.get("/api/downstreams")] == ["alpha"]
+    page.get_by_label("Search providers").fill("")
+    expect(page.locator(".ds-item .ds-item-name")).to_have_text(["Alpha"])
+
+
 def test_a_regex_group_with_announced_names_is_created_and_edited(signed_in, daemon):
     page = signed_in
     page.allow_console("400 (Bad Request)")
@@ -221,3 +240,19 @@ def test_a_phone_width_screen_can_switch_an_alias(browser, daemon, admin, upstre
         assert errors == []
     finally:
         ctx.close()
+
+
+def test_switching_to_an_option_deleted_elsewhere_shows_the_servers_error(signed_in, admin, upstreams):
+    page = signed_in
+    page.allow_console("404 (Not Found)")
+    admin.post("/api/downstreams", {"id": "beta", "name": "Beta", "base_url": upstreams[1].url,
+                                    "api_formats": ["openai"], "output_model_ids": ["model-b"]})
+    admin.post("/api/aliases/group", {"input_model_id": "team", "options": [
+        {"downstream_id": "alpha", "output_model_id": "model-a"}, {"downstream_id": "beta", "output_model_id": "model-b"}]})
+    open_tab(page, "aliases")
+    gone = admin.get("/api/aliases")[0]["options"][1]["id"]
+    assert admin.call("DELETE", "/api/aliases/" + gone)[0] == 200  # e.g. from the CLI, while the page is open
+    page.locator(".option", has_text="model-b").locator(".option-main").click()
+    page.wait_for_selector(".toast-error:has-text('not found')")
+    expect(page.locator(".group-card[data-name=team] .option")).to_have_count(1)  # the page reloaded the groups
+    assert [o["output_model_id"] for o in admin.get("/api/aliases")[0]["options"]] == ["model-a"]

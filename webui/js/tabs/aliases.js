@@ -94,7 +94,10 @@ function optionCard(group, option) {
 async function activate(group, option) {
   const done = await act(() => api.put("/api/aliases/" + api.seg(option.id) + "/activate"),
     group.input_model_id + " → " + option.output_model_id + " (" + (option.downstream_name || option.downstream_id) + ")");
-  if (done === FAILED) return;
+  if (done === FAILED) { // e.g. the option was deleted elsewhere: show what the server has now
+    await show();
+    return;
+  }
   group.active_id = option.id;
   for (const o of group.options) o.is_active = o.id === option.id;
   const index = groups.indexOf(group);
