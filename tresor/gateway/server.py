@@ -6,6 +6,7 @@ for the socket surface: an unexpected exception becomes a 500 JSON error, never 
 """
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import logging
 import os
@@ -14,17 +15,27 @@ import socketserver
 import stat
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional, Tuple
 
 from tresor import __version__
 from tresor.errors import ClientError
+from tresor.gateway import http1
 from tresor.httpio import SECURITY_HEADERS, Request, Response, json_response
 
 log = logging.getLogger("tresor.server")
 
 _HOP_BY_HOP = frozenset(("connection", "keep-alive", "transfer-encoding", "content-length", "upgrade",
                          "proxy-connection", "te", "trailer"))
+_FAST_VERSIONS = (b"HTTP/1.1", b"HTTP/1.0")
+_REASONS = {int(code): phrase for code, (phrase, _) in BaseHTTPRequestHandler.responses.items()}
+
+
+def _set_timeout(sock, seconds: float) -> None:
+    # settimeout() costs a syscall (ioctl FIONBIO) even when nothing changes, twice per request.
+    if sock.gettimeout() != seconds:
+        sock.settimeout(seconds)
 
 
 class ConnectionTracker:
@@ -78,10 +89,13 @@ class ConnectionTracker:
 def _client_ip(peer: str, headers: dict) -> str:
     # Behind a reverse proxy on the same host, the real client is in the forwarding headers
     # (reference §3.18, Go commit 53a9062); from any other peer those headers are not trusted.
-    try:
-        is_loopback = ipaddress.ip_address(peer).is_loopback
-    except ValueError:
-        is_loopback = peer == ""
+    if peer == "127.0.0.1" or peer == "":  # the common case, without ipaddress's parsing cost
+        is_loopback = True
+    else:
+        try:
+            is_loopback = ipaddress.ip_address(peer).is_loopback
+        except ValueError:
+            is_loopback = False
     if is_loopback:
         forwarded = headers.get("x-real-ip") or headers.get("x-forwarded-for", "").split(",")[0]
         if forwarded.strip():
@@ -105,7 +119,13 @@ class _DeadlineReader:
 
 
 class Handler(BaseHTTPRequestHandler):
-    """Thin request handler; `self.server` carries `app`, `tracker` and `is_trusted_socket`."""
+    """Thin request handler; `self.server` carries `app`, `tracker` and `is_trusted_socket`.
+
+    The request head of an ordinary HTTP/1.0 or 1.1 request is parsed here with http1.read_headers
+    and the response head is written in one piece: http.server's email-based parser and per-header
+    writes were most of the gateway's CPU per request. Unusual request lines still go through
+    http.server's own parse_request, so its validation and error statuses stay.
+    """
 
     protocol_version = "HTTP/1.1"
     server_version = "Tresor/" + __version__
@@ -119,17 +139,60 @@ class Handler(BaseHTTPRequestHandler):
         self.server.tracker.opened(self.connection)
 
     def handle_one_request(self):
-        self.rfile = self._raw_rfile
-        self.connection.settimeout(self.timeout)
+        raw = self.rfile = self._raw_rfile
+        _set_timeout(self.connection, self.timeout)
         try:
-            if not self.rfile.peek(1):  # waits up to `timeout` for the next request on a kept-alive connection
+            if not raw.peek(1):  # waits up to `timeout` for the next request on a kept-alive connection
                 self.close_connection = True
                 return
         except (OSError, ValueError):
             self.close_connection = True
             return
-        self.rfile = _DeadlineReader(self._raw_rfile, self.connection, time.monotonic() + self.header_timeout)
-        super().handle_one_request()
+        if b"\r\n\r\n" not in raw.peek():  # head not all buffered yet: bound the time to read it
+            self.rfile = _DeadlineReader(raw, self.connection, time.monotonic() + self.header_timeout)
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+            if len(self.raw_requestline) > 65536:
+                self.requestline = self.request_version = self.command = ""
+                self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+                return
+            if not self.raw_requestline:
+                self.close_connection = True
+                return
+            if not self.parse_request():
+                return  # the error response has been sent
+            method = getattr(self, "do_" + self.command, None)
+            if method is None:
+                self.send_error(HTTPStatus.NOT_IMPLEMENTED, "Unsupported method (%r)" % self.command)
+                return
+            method()
+        except socket.timeout as e:  # a read or a write timed out: drop the connection
+            self.log_error("Request timed out: %r", e)
+            self.close_connection = True
+
+    def parse_request(self):
+        words = self.raw_requestline.split()
+        if len(words) != 3 or words[2] not in _FAST_VERSIONS:
+            return super().parse_request()  # rare shapes: http.server's validation and errors
+        self.command, self.path, self.request_version = (w.decode("iso-8859-1") for w in words)
+        self.requestline = self.raw_requestline.decode("iso-8859-1").rstrip("\r\n")
+        if self.path.startswith("//"):  # gh-87389, as http.server does
+            self.path = "/" + self.path.lstrip("/")
+        try:
+            self.header_list = http1.read_headers(self.rfile.readline)
+        except http.client.LineTooLong as err:
+            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Line too long", str(err))
+            return False
+        except http.client.HTTPException as err:
+            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers", str(err))
+            return False
+        self.headers = headers = {k.lower(): v for k, v in self.header_list}
+        connection = headers.get("connection", "").lower()
+        self.close_connection = connection == "close" or (
+            self.request_version == "HTTP/1.0" and connection != "keep-alive")
+        if headers.get("expect", "").lower() == "100-continue" and self.request_version == "HTTP/1.1":
+            return self.handle_expect_100()
+        return True
 
     def finish(self):
         try:
@@ -142,7 +205,12 @@ class Handler(BaseHTTPRequestHandler):
         return peer[0] if isinstance(peer, tuple) and peer else "unix"
 
     def log_message(self, fmt, *args):
-        log.debug("%s %s", self.address_string(), fmt % args)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s", self.address_string(), fmt % args)
+
+    def log_request(self, code="-", size="-"):
+        if log.isEnabledFor(logging.DEBUG):
+            super().log_request(code, size)
 
     def send_error(self, code, message=None, explain=None):
         # Replaces http.server's HTML error page (bad request line, header too large, …). A request
@@ -155,7 +223,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self):
         self.rfile = self._raw_rfile  # headers are in: the body is read with the normal timeout
-        self.connection.settimeout(self.timeout)
+        _set_timeout(self.connection, self.timeout)
         self.server.tracker.begin(self.connection)
         try:
             response = self._respond()
@@ -180,7 +248,7 @@ class Handler(BaseHTTPRequestHandler):
                                                  "type": "internal_error"}})
 
     def _read_request(self) -> Request:
-        headers = {k.lower(): v for k, v in self.headers.items()}
+        headers = self.headers if isinstance(self.headers, dict) else {k.lower(): v for k, v in self.headers.items()}
         path, _, query = self.path.partition("?")
         body = self._read_body(headers)
         peer = self.address_string() if not self.server.is_trusted_socket else ""
@@ -231,31 +299,33 @@ class Handler(BaseHTTPRequestHandler):
         return self.server_version
 
     def _write(self, response: Response, head_only: bool) -> None:
-        self.send_response(response.status)
+        self.log_request(response.status)
+        head = ["%s %d %s\r\nServer: %s\r\nDate: %s\r\n" % (
+            self.protocol_version, response.status, _REASONS.get(response.status, ""), self.server_version,
+            self.server.dates.now())]
         for name, value in response.headers:
             if name.lower() not in _HOP_BY_HOP:
-                self.send_header(name, value)
+                head.append("%s: %s\r\n" % (name, value))
         for name, value in SECURITY_HEADERS:
             if response.header(name) is None:
-                self.send_header(name, value)
+                head.append("%s: %s\r\n" % (name, value))
         if self.close_connection:
-            self.send_header("Connection", "close")
+            head.append("Connection: close\r\n")
+        self._head = head
         if response.is_stream:
             self._write_stream(response, head_only)
             return
-        self.send_header("Content-Length", str(len(response.body)))
+        head.append("Content-Length: %d\r\n" % len(response.body))
         self._send_head_and(b"" if head_only else response.body)
 
     def _send_head_and(self, data: bytes) -> None:
         # Headers and the first bytes of the body leave in one send: with separate sends, Nagle plus
         # delayed ACK on the client can add ~40 ms per response (reference/clients.md §4).
-        self._headers_buffer.append(b"\r\n")
-        if data:
-            self._headers_buffer.append(data)
-        self.flush_headers()
+        self._head.append("\r\n")
+        self.wfile.write("".join(self._head).encode("latin-1") + data)
 
     def _write_stream(self, response: Response, head_only: bool) -> None:
-        self.send_header("Transfer-Encoding", "chunked")
+        self._head.append("Transfer-Encoding: chunked\r\n")
         body = response.body
         try:
             chunks = iter(() if head_only else body)
@@ -285,6 +355,7 @@ class TCPServer(ThreadingHTTPServer):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.app = app
         self.tracker = tracker
+        self.dates = http1.DateCache()
         super().__init__(address, Handler)
 
     def get_request(self):
@@ -304,6 +375,7 @@ class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     def __init__(self, path: str, app, tracker: ConnectionTracker):
         self.app = app
         self.tracker = tracker
+        self.dates = http1.DateCache()
         _remove_stale_socket(path)
         old_umask = os.umask(0o177)  # the socket must never exist with wider permissions
         try:

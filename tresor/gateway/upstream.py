@@ -1,4 +1,7 @@
-"""Forwarding to downstream providers over http.client: connection pool, timeouts, keep-alive retry.
+"""Forwarding to downstream providers: connection pool, timeouts, keep-alive retry.
+
+http.client opens connections (TCP, CONNECT tunnel, TLS); requests and responses are framed by
+http1, which is leaner than http.client's email-based parsing on the hot path.
 
 Owns the upstream socket lifecycle (reference §3.10–3.12, §3.17 via proxy.py) and turns every
 transport failure into an UpstreamError (502, 504 for timeouts) that names the downstream and host.
@@ -19,7 +22,7 @@ from typing import Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 from urllib.parse import urlsplit
 
 from tresor.errors import UpstreamError
-from tresor.gateway import proxy as proxies
+from tresor.gateway import http1, proxy as proxies
 
 __all__ = ["Pool", "UpstreamResponse", "join_url", "ssl_context"]
 
@@ -78,14 +81,38 @@ def ssl_context() -> ssl.SSLContext:
     return context
 
 
-class _HTTPConnection(http.client.HTTPConnection):
-    # http.client.HTTPConnection.connect() already sets TCP_NODELAY (checked on 3.9 and 3.11),
-    # so small SSE writes are not delayed. auto_open=0: never reconnect behind the pool's back.
+class _Lean:
+    """Mixin for http.client connections: http.client connects, http1 reads the responses.
+
+    One buffered reader per connection, kept across keep-alive requests (http.client makes a new
+    one per response). http.client.HTTPConnection.connect() already sets TCP_NODELAY (checked on
+    3.9 and 3.11), so small SSE writes are not delayed. auto_open=0: never reconnect behind the
+    pool's back.
+    """
+
     auto_open = 0
+    reader = None
+
+    def response(self, method: str) -> http1.Response:
+        """Read the next response head on this connection."""
+        if self.reader is None:
+            self.reader = self.sock.makefile("rb")
+        return http1.Response(self.reader, method)
+
+    def close(self) -> None:
+        # The reader holds a reference to the socket: close it first or the fd stays open.
+        reader, self.reader = self.reader, None
+        if reader is not None:
+            reader.close()
+        super().close()
 
 
-class _HTTPSConnection(http.client.HTTPSConnection):
-    auto_open = 0
+class _HTTPConnection(_Lean, http.client.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_Lean, http.client.HTTPSConnection):
+    pass
 
 
 class _Origin(NamedTuple):
@@ -147,18 +174,15 @@ def _exchange_error(call: _Call, e: BaseException) -> UpstreamError:
 
 def _write_request(conn, call: _Call, method: str, target: str, headers, body: bytes) -> None:
     origin = call.origin
-    conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
-    conn.putheader("Host", origin.host_header)
-    for name, value in headers:
-        if name.lower() not in _MANAGED:
-            conn.putheader(name, value)
+    lines = [("Host", origin.host_header)]
+    lines.extend((name, value) for name, value in headers if name.lower() not in _MANAGED)
     # Compression stays off: some providers answered Brotli, which leaked into SSE (Go commit 07c2eec).
-    conn.putheader("Accept-Encoding", "identity")
+    lines.append(("Accept-Encoding", "identity"))
     if body or method not in _BODYLESS:
-        conn.putheader("Content-Length", str(len(body)))
+        lines.append(("Content-Length", str(len(body))))
     if origin.proxy is not None and origin.proxy.auth and not origin.is_tunnel:
-        conn.putheader("Proxy-Authorization", origin.proxy.auth)
-    conn.endheaders(body or None)
+        lines.append(("Proxy-Authorization", origin.proxy.auth))
+    conn.sock.sendall(http1.request_bytes(method, target, lines, body))  # one send, head and body
 
 
 def _is_dropped(sock) -> bool:
@@ -183,7 +207,7 @@ class Pool:
     """
 
     def __init__(self, proxy_mode: str = "auto", environ: Optional[Mapping[str, str]] = None,
-                 max_idle_per_host: int = 8, idle_ttl_s: float = 30.0):
+                 max_idle_per_host: int = 256, idle_ttl_s: float = 30.0):
         self._environ = dict(os.environ if environ is None else environ)
         self._max_idle = max_idle_per_host
         self._ttl = idle_ttl_s
@@ -224,9 +248,10 @@ class Pool:
             if conn is None:
                 conn = self._connect(call, connect_timeout)
             try:
-                conn.sock.settimeout(idle_timeout)
+                if conn.sock.gettimeout() != idle_timeout:  # settimeout() is a syscall even when unchanged
+                    conn.sock.settimeout(idle_timeout)
                 _write_request(conn, call, method, target, headers, body)
-                resp = conn.getresponse()
+                resp = conn.response(method)
             except _STALE as e:
                 conn.close()
                 if is_reused:
@@ -368,10 +393,10 @@ class UpstreamResponse:
 
     __slots__ = ("status", "reason", "headers", "_pool", "_conn", "_resp", "_call")
 
-    def __init__(self, pool: Pool, conn, resp: http.client.HTTPResponse, call: _Call):
+    def __init__(self, pool: Pool, conn, resp: http1.Response, call: _Call):
         self.status: int = resp.status
         self.reason: str = resp.reason
-        self.headers: List[Tuple[str, str]] = resp.getheaders()
+        self.headers: List[Tuple[str, str]] = resp.headers
         self._pool = pool
         self._conn = conn
         self._resp = resp
@@ -437,13 +462,9 @@ class UpstreamResponse:
         if conn is None:
             return
         self._conn = None
-        if not resp.isclosed() and resp.length == 0 and not resp.chunked:
-            # Nothing left to read, but http.client's readline() never marks such a body finished (3.9-3.11).
-            resp.read()
         if resp.isclosed() and not resp.will_close and conn.sock is not None:
             self._pool._release(self._call.origin.key, conn)
             return
-        resp.close()
         conn.close()
 
     def __enter__(self) -> "UpstreamResponse":
@@ -453,9 +474,8 @@ class UpstreamResponse:
         self.close()
 
     def _failed(self, e: BaseException) -> UpstreamError:
-        # Never pooled: http.client may already have marked a truncated body as finished.
+        # Never pooled: the framing may already count a truncated body as finished.
         conn, self._conn = self._conn, None
-        self._resp.close()
         if conn is not None:
             conn.close()
         label, ds = self._call.origin.label, self._call.downstream_id

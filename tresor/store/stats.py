@@ -32,15 +32,20 @@ def bucket_at(time_ms: int) -> str:
 
 def _counts(entry: dict) -> tuple:
     tokens = tuple(int(entry.get(name) or 0) for name in TOKENS)
-    return tokens + (1, 1 if tokens[3] > 0 else 0)
+    requests = entry.get("request_count")
+    if requests is None:  # one request
+        return tokens + (1, 1 if tokens[3] > 0 else 0)
+    return tokens + (int(requests), int(entry.get("cache_hit_count") or 0))
 
 
 def record(conn: sqlite3.Connection, entries: Iterable[dict]) -> int:
     """Add a batch of finished-request entries to the counters; return how many were recorded.
 
     Each entry has `bucket`, `downstream_id`, `model`, `client_ip` and the TOKENS counts
-    (missing counts are 0). Every entry adds 1 to request_count, and 1 to cache_hit_count
-    when cache_read > 0. The per-IP row is skipped when client_ip is empty.
+    (missing counts are 0). An entry is one request (adds 1 to request_count, and 1 to
+    cache_hit_count when cache_read > 0) unless it carries `request_count` and `cache_hit_count`,
+    the sums of several requests of the same row (the gateway pre-aggregates between flushes).
+    The per-IP row is skipped when client_ip is empty.
     """
     usage_rows, ip_rows = [], []
     for entry in entries:
