@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from tresor import formats
 from tresor.errors import ClientError, PluginError, UpstreamError
@@ -162,6 +162,7 @@ class Engine:
         x.format, x.query = x.client_format, _without_key(x.request.query)
         x.path = self._same_format_path(x)
         x.headers = {k: v for k, v in x.request.headers.items() if k not in _DROP_HEADERS}
+        _check_header_values(x.headers)
         body = x.request.body
         if x.route.model != x.model and x.client_format != "gemini" and "model" in x.spans:
             body = jsonbody.replace(x.text, x.spans, "model", x.route.model)
@@ -245,6 +246,14 @@ class Engine:
         if x.tee.is_truncated:
             response["truncated"] = True
         self.state.payloads.put(entry, request, response)
+
+
+def _check_header_values(headers: Dict[str, str]) -> None:
+    # RFC 9110 §5.5: CR, LF and NUL are never valid in a field value; forwarding one would split
+    # the upstream request's head, so the request is refused (http.client refuses to send it too).
+    for name, value in headers.items():
+        if "\r" in value or "\n" in value or "\0" in value:
+            raise ClientError("header %s contains a control character (CR, LF or NUL)" % name[:64], 400)
 
 
 def _without_key(query: str) -> str:

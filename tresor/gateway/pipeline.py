@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 
 from tresor import plugins
 from tresor.config.model import Rule
-from tresor.errors import ConfigError, PluginError
+from tresor.errors import ClientError, ConfigError, PluginError
 
 log = logging.getLogger("tresor.pipeline")
 
@@ -135,7 +135,11 @@ def _trace(step: Step, hook: str, started: float) -> None:
 
 
 def run_request(steps: Sequence[Step], x) -> None:
-    """Run every request hook in order; stops early when a hook set `x.response`."""
+    """Run every request hook in order; stops early when a hook set `x.response`.
+
+    A ClientError from a hook (a converter that cannot read the client's body) stays a 4xx for the
+    client; any other failure becomes a PluginError (500) naming the plugin.
+    """
     for step in steps:
         hook = getattr(step.plugin, "request", None)
         if hook is None:
@@ -143,6 +147,8 @@ def run_request(steps: Sequence[Step], x) -> None:
         started = time.perf_counter()
         try:
             hook(x)
+        except ClientError:
+            raise
         except Exception as e:
             raise _fail(step, e) from e
         if _TRACE:
