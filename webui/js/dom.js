@@ -140,6 +140,25 @@ function trapTab(dialog, event) {
   }
 }
 
+/** Cancel and submit buttons for a modal form; a thrown error is shown in the dialog, which stays open. */
+function wireSubmit(form, actions, opts, close, setError) {
+  const submit = h("button", { type: "submit", class: "btn primary", text: opts.submitLabel || "Save" });
+  actions.append(h("button", { type: "button", class: "btn", text: opts.cancelLabel || "Cancel", onclick: close }), submit);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    setError("");
+    submit.disabled = true;
+    try {
+      const keepOpen = await opts.onSubmit({ close, setError });
+      if (keepOpen !== true) close();
+    } catch (err) {
+      setError(err && err.message ? err.message : String(err));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+}
+
 /**
  * Open a modal <dialog>: focus is trapped inside, Escape / × / a click on the backdrop close it,
  * and focus returns to where it was. With `onSubmit`, the content is a form whose submit runs
@@ -170,23 +189,8 @@ export function openModal(opts) {
   dialog.addEventListener("cancel", (event) => { event.preventDefault(); close(); }); // Escape
   dialog.addEventListener("keydown", (event) => trapTab(dialog, event));
   dialog.addEventListener("click", (event) => { if (event.target === dialog) close(); }); // backdrop
-  if (opts.onSubmit) {
-    const submit = h("button", { type: "submit", class: "btn primary", text: opts.submitLabel || "Save" });
-    actions.append(h("button", { type: "button", class: "btn", text: opts.cancelLabel || "Cancel", onclick: close }), submit);
-    inner.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      setError("");
-      submit.disabled = true;
-      try {
-        const keepOpen = await opts.onSubmit({ close, setError });
-        if (keepOpen !== true) close();
-      } catch (err) {
-        setError(err && err.message ? err.message : String(err));
-      } finally {
-        submit.disabled = false;
-      }
-    });
-  } else {
+  if (opts.onSubmit) wireSubmit(inner, actions, opts, close, setError);
+  else {
     for (const extra of opts.actions || []) actions.append(extra);
     actions.append(h("button", { type: "button", class: "btn", text: "Close", onclick: close }));
   }

@@ -117,54 +117,54 @@ function renderKeys() {
     h("p", { class: "hint", text: "Keys are shown masked once saved: copy a new key before adding it." }));
 }
 
+/** POST /api/auth/password with the form `f` ({isSet, current, next, again, error}); "" clears it. */
+async function changePassword(f, newPassword) {
+  f.error.textContent = "";
+  if (newPassword !== "" && f.next.value !== f.again.value) { f.error.textContent = "The two new passwords differ."; f.again.focus(); return; }
+  if (f.isSet && !f.current.value) { f.error.textContent = "Type the current password."; f.current.focus(); return; }
+  try {
+    await api.post("/api/auth/password", { current_password: f.current.value, new_password: newPassword });
+  } catch (err) {
+    f.error.textContent = err.message;
+    toast(err.message, "error");
+    return;
+  }
+  if (newPassword === "") {
+    app.authEnabled = false;
+    document.getElementById("sign-out").hidden = true;
+    toast("Password removed: the web UI no longer asks for one.", "ok");
+    await show();
+    return;
+  }
+  app.authEnabled = true;
+  toast(f.isSet ? "Password changed. Signing out…" : "Password set. Signing out…", "ok");
+  for (const el of passwordCard.querySelectorAll("input, button")) el.disabled = true;
+  setTimeout(() => app.signOut("Password changed: sign in with the new password."), 1500);
+}
+
 function renderPassword() {
-  const isSet = !!app.config.admin_password_set;
-  const current = h("input", { type: "password", autocomplete: "current-password" });
-  const next = h("input", { type: "password", autocomplete: "new-password" });
-  const again = h("input", { type: "password", autocomplete: "new-password" });
-  const error = h("p", { class: "form-error", role: "alert" });
-  const change = async (newPassword) => {
-    error.textContent = "";
-    if (newPassword !== "" && next.value !== again.value) { error.textContent = "The two new passwords differ."; again.focus(); return; }
-    if (isSet && !current.value) { error.textContent = "Type the current password."; current.focus(); return; }
-    try {
-      await api.post("/api/auth/password", { current_password: current.value, new_password: newPassword });
-    } catch (err) {
-      error.textContent = err.message;
-      toast(err.message, "error");
-      return;
-    }
-    if (newPassword === "") {
-      app.authEnabled = false;
-      document.getElementById("sign-out").hidden = true;
-      toast("Password removed: the web UI no longer asks for one.", "ok");
-      await show();
-      return;
-    }
-    app.authEnabled = true;
-    toast(isSet ? "Password changed. Signing out…" : "Password set. Signing out…", "ok");
-    for (const el of passwordCard.querySelectorAll("input, button")) el.disabled = true;
-    setTimeout(() => app.signOut("Password changed: sign in with the new password."), 1500);
-  };
+  const f = { isSet: !!app.config.admin_password_set, current: h("input", { type: "password", autocomplete: "current-password" }),
+    next: h("input", { type: "password", autocomplete: "new-password" }), again: h("input", { type: "password", autocomplete: "new-password" }),
+    error: h("p", { class: "form-error", role: "alert" }) };
   const clearButton = h("button", { type: "button", class: "btn danger", text: "Remove password", onclick: async () => {
-    if (!current.value) { error.textContent = "Type the current password to remove it."; current.focus(); return; }
+    if (!f.current.value) { f.error.textContent = "Type the current password to remove it."; f.current.focus(); return; }
     if (await confirmDialog("Remove admin password", "Anyone who can reach this address could then change Tresor's settings. Remove the password?", "Remove")) {
-      await change("");
+      await changePassword(f, "");
     }
   } });
   fill(passwordCard,
     h("h2", { text: "Admin password" }),
-    h("p", { class: "hint", text: isSet ? "The web UI and admin API ask for this password." : "No password: the web UI and admin API are open to local host names only." }),
-    isSet ? field("Current password", current) : null,
-    field(isSet ? "New password" : "Password", next),
-    field("Repeat new password", again),
-    error,
-    h("div", { class: "row" }, h("button", { type: "submit", class: "btn primary", id: "change-password", text: isSet ? "Change password" : "Set password" }),
-      isSet ? clearButton : null));
+    h("p", { class: "hint", text: f.isSet ? "The web UI and admin API ask for this password." : "No password: the web UI and admin API are open to local host names only." }),
+    f.isSet ? field("Current password", f.current) : null,
+    field(f.isSet ? "New password" : "Password", f.next),
+    field("Repeat new password", f.again),
+    f.error,
+    h("div", { class: "row" }, h("button", { type: "submit", class: "btn primary", id: "change-password", text: f.isSet ? "Change password" : "Set password" }),
+      f.isSet ? clearButton : null));
   passwordCard.onsubmit = (event) => {
     event.preventDefault();
-    if (!next.value) { error.textContent = "Type the new password."; next.focus(); return; }
-    change(next.value);
+    if (!f.next.value) { f.error.textContent = "Type the new password."; f.next.focus(); return; }
+    changePassword(f, f.next.value);
   };
 }
 
