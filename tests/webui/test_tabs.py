@@ -256,3 +256,23 @@ def test_switching_to_an_option_deleted_elsewhere_shows_the_servers_error(signed
     page.wait_for_selector(".toast-error:has-text('not found')")
     expect(page.locator(".group-card[data-name=team] .option")).to_have_count(1)  # the page reloaded the groups
     assert [o["output_model_id"] for o in admin.get("/api/aliases")[0]["options"]] == ["model-a"]
+
+
+def test_the_provider_switch_works_from_the_keyboard_alone(signed_in, admin, upstreams):
+    page = signed_in
+    admin.post("/api/downstreams", {"id": "beta", "name": "Beta", "base_url": upstreams[1].url,
+                                    "api_formats": ["openai"], "output_model_ids": ["model-b"]})
+    admin.post("/api/aliases/group", {"input_model_id": "team", "options": [
+        {"downstream_id": "alpha", "output_model_id": "model-a"}, {"downstream_id": "beta", "output_model_id": "model-b"}]})
+    page.focus("#nav-aliases")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".group-card[data-name=team]")
+    target = "Use model-b via Beta"
+    for _ in range(40):  # Tab through the page until the option's button has focus
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.getAttribute('aria-label')") == target:
+            break
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == target
+    page.keyboard.press("Space")
+    wait_toast(page, "team → model-b (Beta)")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Active: model-b via Beta"
