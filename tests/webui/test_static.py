@@ -90,3 +90,15 @@ def test_every_file_is_served_with_a_known_type(name):
 def test_the_web_ui_stays_small():
     total = sum(os.path.getsize(os.path.join(WEBUI, f)) for f in FILES)
     assert total <= 200 * 1024, total
+
+
+def test_a_missing_chromium_fails_under_ci_and_skips_elsewhere(monkeypatch):
+    from tests.webui import harness
+
+    monkeypatch.setattr(harness, "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        harness.launch_browser()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+        harness.launch_browser()
