@@ -50,7 +50,8 @@ function render(focusName) {
 
 function groupCard(group, index) {
   const name = group.input_model_id;
-  const handle = h("button", { type: "button", class: "icon-btn drag-handle", draggable: "true", text: "⠿",
+  // A span, not a <button>: Firefox never starts a drag on a button.
+  const handle = h("span", { role: "button", tabindex: "0", class: "icon-btn drag-handle", draggable: "true", text: "⠿",
     "aria-label": "Reorder " + name + " (drag, or Alt+Up / Alt+Down)", title: "Drag to reorder (or Alt+↑/↓)" });
   const card = h("li", { class: "card group-card", dataset: { name } },
     h("div", { class: "card-head" }, handle,
