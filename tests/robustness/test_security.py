@@ -83,8 +83,6 @@ def test_client_credentials_are_never_forwarded_upstream(daemon, upstream, clien
 
 
 @pytest.mark.timeout(90)
-@pytest.mark.xfail(strict=True, reason="BUG: the debug access log writes the request line with ?key=<client key>; "
-                   "fix pending in tresor/gateway/server.py")
 def test_keys_passwords_and_bodies_never_reach_the_daemon_log(daemon, upstream):
     # Debug logging, every credential style, successes, auth failures, upstream errors, streams.
     for client_format in support.FORMATS:

@@ -10,6 +10,7 @@ import http.client
 import ipaddress
 import logging
 import os
+import re
 import socket
 import socketserver
 import stat
@@ -28,6 +29,7 @@ log = logging.getLogger("tresor.server")
 
 _HOP_BY_HOP = frozenset(("connection", "keep-alive", "transfer-encoding", "content-length", "upgrade",
                          "proxy-connection", "te", "trailer"))
+_QUERY_KEY = re.compile(r"([?&]key=)[^&\s\"']*", re.IGNORECASE)
 _FAST_VERSIONS = (b"HTTP/1.1", b"HTTP/1.0")
 _REASONS = {int(code): phrase for code, (phrase, _) in BaseHTTPRequestHandler.responses.items()}
 
@@ -206,7 +208,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s", self.address_string(), fmt % args)
+            # The request line may carry a Gemini-style ?key= credential: never logged (SPEC §8).
+            log.debug("%s %s", self.address_string(), _QUERY_KEY.sub(r"\1***", fmt % args))
 
     def log_request(self, code="-", size="-"):
         if log.isEnabledFor(logging.DEBUG):
