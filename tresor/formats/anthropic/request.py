@@ -122,11 +122,12 @@ def _parse_tools(raw, ax) -> List[ir.ToolSpec]:
 def _parse_tool_choice(choice, req, ax) -> None:
     if not isinstance(choice, dict):
         return
-    req.tool_choice = ir.ToolChoice(_CHOICE_FROM.get(choice.get("type"), "auto"), choice.get("name"))
+    kind = choice.get("type") if isinstance(choice.get("type"), str) else None
+    req.tool_choice = ir.ToolChoice(_CHOICE_FROM.get(kind, "auto"), choice.get("name"))
     if "disable_parallel_tool_use" in choice:
         req.is_parallel_tool_calls = not choice["disable_parallel_tool_use"]
     kept = {k: v for k, v in choice.items() if k not in ("type", "name", "disable_parallel_tool_use")}
-    if choice.get("type") not in _CHOICE_FROM:
+    if kind not in _CHOICE_FROM:
         kept["_type"] = choice.get("type")
     if kept:
         ax["tool_choice"] = kept

@@ -43,6 +43,8 @@ def parse_stop(reason: Optional[str], ax: Dict[str, Any]) -> Optional[str]:
     """Wire stop_reason -> IR; the exact value goes to ax["stop_reason"] when the mapping loses it."""
     if reason is None:
         return None
+    if not isinstance(reason, str):  # a malformed upstream value: keep nothing unhashable around
+        return "end"
     mapped = STOP_FROM.get(reason, "end")
     if STOP_TO[mapped] != reason:
         ax["stop_reason"] = reason

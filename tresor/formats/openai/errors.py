@@ -46,7 +46,8 @@ def status_for_error(payload: dict, default: int = 500) -> int:
     for key in ("code", "status"):
         if isinstance(err.get(key), int) and 400 <= err[key] <= 599:
             return err[key]
-    return _STATUS_BY_KIND.get(err.get("type"), default)
+    kind = err.get("type")
+    return _STATUS_BY_KIND.get(kind, default) if isinstance(kind, str) else default
 
 
 def _text(value) -> Optional[str]:

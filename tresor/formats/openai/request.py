@@ -34,7 +34,7 @@ def _parse_tools(req: ir.Request, tools: list, ex: dict) -> None:
     opaque = []
     for i, tool in enumerate(tools):
         fn = tool.get("function") if isinstance(tool, dict) else None
-        if tool.get("type") != "function" or not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+        if not isinstance(fn, dict) or tool.get("type") != "function" or not isinstance(fn.get("name"), str):
             opaque.append(i)  # custom / other tool types: OpenAI-only, dropped across families
             continue
         desc = fn.get("description") if isinstance(fn.get("description"), str) else None

@@ -42,9 +42,10 @@ def stop_reason_of(response: Dict[str, Any]) -> Optional[str]:
     """The IR stop reason of a response object (status, incomplete_details, function calls)."""
     status = response.get("status")
     if status == "incomplete":
-        reason = (response.get("incomplete_details") or {}).get("reason")
-        return _INCOMPLETE_STOP.get(reason, "max_tokens")
-    stop = _STATUS_STOP.get(status)
+        details = response.get("incomplete_details")
+        reason = details.get("reason") if isinstance(details, dict) else None
+        return _INCOMPLETE_STOP.get(reason, "max_tokens") if isinstance(reason, str) else "max_tokens"
+    stop = _STATUS_STOP.get(status) if isinstance(status, str) else None
     if stop == "end" and any(it.item_kind(i) == "function_call" for i in response.get("output") or []):
         return "tool_use"
     return stop

@@ -68,7 +68,7 @@ class _Parser:
         if not isinstance(value, int):
             item = payload.get("item") if isinstance(payload.get("item"), dict) else {}
             key = payload.get("item_id") or item.get("id")
-            if key in self.item_oi:
+            if isinstance(key, str) and key in self.item_oi:
                 value = self.item_oi[key]
             else:
                 value = self.max_oi + 1 if item else max(self.max_oi, 0)
@@ -155,10 +155,9 @@ class _Parser:
         if not isinstance(item, dict):
             return events
         self.added[oi] = item
-        if item.get("id"):
-            self.item_oi[item["id"]] = oi
-        if item.get("call_id"):
-            self.item_oi[item["call_id"]] = oi
+        for key in (item.get("id"), item.get("call_id")):
+            if key and isinstance(key, str):
+                self.item_oi[key] = oi
         kind = it.item_kind(item)
         if kind == "function_call":
             opened, index = self._tool(oi, payload)
@@ -328,11 +327,13 @@ def parse_stream(events: Iterator[SSEEvent]) -> Iterator[Any]:
             continue
         if not isinstance(payload, dict):
             continue
-        handler = _HANDLERS.get(payload.get("type") or event.event or "")
+        kind = payload.get("type")
+        if not isinstance(kind, str) or not kind:  # missing or malformed: the SSE event name decides
+            kind = event.event or ""
+            payload = dict(payload, type=kind)
+        handler = _HANDLERS.get(kind)
         if handler is None:
             continue
-        if "type" not in payload and event.event:
-            payload = dict(payload, type=event.event)
         yield from handler(parser, payload)
         if parser.is_done:
             return
