@@ -276,3 +276,16 @@ def test_the_provider_switch_works_from_the_keyboard_alone(signed_in, admin, ups
     page.keyboard.press("Space")
     wait_toast(page, "team → model-b (Beta)")
     assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Active: model-b via Beta"
+
+
+def test_a_refused_new_provider_keeps_the_dialog_open_with_the_servers_error(signed_in, admin, upstreams):
+    page = signed_in
+    page.allow_console("409 (Conflict)")
+    open_tab(page, "downstreams")
+    page.click("#add-downstream")
+    dialog = page.locator("dialog.modal")
+    dialog.get_by_label("Name").fill("Alpha")  # its id, "alpha", is taken
+    dialog.get_by_label("Base URL").fill(upstreams[1].url)
+    dialog.locator("button[type=submit]").click()
+    expect(dialog.locator(".form-error")).to_have_text("downstream 'alpha' already exists")
+    assert [d["id"] for d in admin.get("/api/downstreams")] == ["alpha"]
