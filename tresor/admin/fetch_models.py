@@ -7,8 +7,6 @@ x-api-key (anthropic) per declared format; 401/403 moves on to the next scheme. 
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 from tresor.errors import ClientError
@@ -60,6 +58,8 @@ def _model_ids(raw: bytes) -> Optional[List[str]]:
 
 
 def _opener(proxy_mode: str):
+    import urllib.request  # only when fetching; urllib.request costs ~20 ms at daemon startup
+
     # proxy_mode "none" must not pick up HTTPS_PROXY from the environment; the other modes may.
     handlers = [urllib.request.ProxyHandler({})] if proxy_mode == "none" else []
     return urllib.request.build_opener(*handlers)
@@ -72,6 +72,9 @@ def fetch(base: str, key: str, formats: Sequence[str], proxy_mode: str = "auto")
     """
     if not key:
         raise ClientError(_NO_KEY, 400)
+    import urllib.error
+    import urllib.request
+
     opener = _opener(proxy_mode)
     reason = "no endpoint answered"
     for url, headers in _attempts(base, key, formats):

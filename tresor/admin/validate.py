@@ -5,10 +5,8 @@ Every check raises ClientError(400) naming the field. Imports no handler module 
 """
 from __future__ import annotations
 
-import difflib
 import json
 import re
-import uuid
 from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 
 from tresor.errors import ClientError, ConfigError
@@ -42,6 +40,8 @@ def read_json(request: Request, fields: Iterable[str], ignored: Iterable[str] = 
     fields, ignored = tuple(fields), tuple(ignored)
     for key in value:
         if key not in fields and key not in ignored:
+            import difflib  # only for this error message; not loaded at startup
+
             close = difflib.get_close_matches(key, fields, n=1)
             hint = "; did you mean %r?" % close[0] if close else "; known fields: " + ", ".join(fields)
             raise ClientError("unknown field %r%s" % (key, hint), 400)
@@ -108,6 +108,8 @@ def ident(body: Dict[str, Any], name: str = "id") -> str:
 
 def new_id() -> str:
     """A fresh 8-character id, as the Go project made for API-created rows."""
+    import uuid  # lazy: keeps it out of the daemon's startup imports
+
     return uuid.uuid4().hex[:8]
 
 

@@ -7,7 +7,6 @@ key order of entries that still exist (yaml.dumps with the old text as template)
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any, Callable, Dict, List, Optional
 
 from tresor import bundle
@@ -125,6 +124,8 @@ def save(config: Config, path: str) -> None:
         template = None
     text = yaml.dumps(to_document(config), template=template)
     directory = os.path.dirname(os.path.abspath(path))
+    import tempfile  # only when saving; not loaded at startup
+
     fd, tmp = tempfile.mkstemp(prefix=".tresor-config.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

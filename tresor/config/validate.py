@@ -6,7 +6,6 @@ Legacy keys of the Go project (`api_format`, `pattern_model`) are migrated here.
 """
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from typing import Any, Callable, Dict, Iterable, Optional, Tuple
@@ -55,6 +54,8 @@ class _Checker:
         allowed = tuple(allowed)
         for key in value:
             if key not in allowed:
+                import difflib  # only for this error message; not loaded at startup
+
                 close = difflib.get_close_matches(str(key), allowed, n=1)
                 hint = ("did you mean %r?" % close[0]) if close else "allowed keys: " + ", ".join(allowed)
                 self.fail(where + (key,), "unknown key %r in %s" % (key, self.field_name(where) or "config"),

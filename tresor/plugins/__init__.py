@@ -5,7 +5,6 @@ one place plugin ids and configs are validated (ConfigError lists the valid ids)
 """
 from __future__ import annotations
 
-import difflib
 from typing import Any, Dict, List, Tuple
 
 from tresor.errors import ConfigError
@@ -39,6 +38,8 @@ def get(plugin_id: str) -> type:
     for cls in BUILTIN:
         if cls.id == plugin_id:
             return cls
+    import difflib  # only for this error message; not loaded at startup
+
     close = difflib.get_close_matches(plugin_id, ids(), n=1)
     hint = ("did you mean %r? " % close[0] if close else "") + "valid ids: " + ", ".join(ids())
     raise ConfigError("unknown plugin_id %r" % plugin_id, hint=hint)

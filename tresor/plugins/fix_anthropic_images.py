@@ -7,8 +7,8 @@ stream generator holds a tool_use block opened inside a thinking block until it 
 from __future__ import annotations
 
 import json
+import os
 import re
-import uuid
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from tresor.formats.sse import SSEEvent, json_object
@@ -70,7 +70,7 @@ def _as_tool_uses(value: Any) -> List[Dict[str, Any]]:
     if not all(isinstance(v, dict) and v.get("type") == "tool_use" and isinstance(v.get("name"), str)
                for v in items):
         return []
-    return [{"type": "tool_use", "id": v.get("id") or "toolu_" + uuid.uuid4().hex[:24], "name": v["name"],
+    return [{"type": "tool_use", "id": v.get("id") or "toolu_" + os.urandom(12).hex(), "name": v["name"],
              "input": v["input"] if isinstance(v.get("input"), dict) else {}} for v in items]
 
 

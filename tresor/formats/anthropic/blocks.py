@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
+import os
 from typing import Any, Dict, List, Optional
 from urllib.parse import unquote
 
@@ -28,7 +28,7 @@ def dumps(value: Any) -> str:
 
 def new_id(prefix: str) -> str:
     """A fresh id such as `msg_…` / `toolu_…` for answers that arrived without one."""
-    return prefix + uuid.uuid4().hex[:24]
+    return prefix + os.urandom(12).hex()
 
 
 def own(extras: Dict[str, Any]) -> Dict[str, Any]:
