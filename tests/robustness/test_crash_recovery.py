@@ -139,3 +139,21 @@ def test_kill_9_during_stats_writes_leaves_a_valid_database(tmp_path, kill_after
         daemon.kill()
     assert _assert_db_ok(db_path) >= counted
     support.record("crash_stats_%s" % kill_after_s, {"requests_counted_before_kill": counted})
+
+
+@pytest.mark.timeout(60)
+def test_sigterm_flushes_buffered_usage_stats_before_exit(tmp_path):
+    # Usage is summed in memory for up to 60 s; a graceful stop must write it, a kill -9 may lose it.
+    from tests.support import FakeUpstream
+
+    upstream = FakeUpstream()
+    try:
+        daemon = support.start_daemon(tmp_path, "", upstream.url)
+        for _ in range(25):
+            upstream.enqueue(200, support.UPSTREAM_TEXT["openai"])
+            assert support.generate(daemon.url, "openai").status == 200
+        assert _assert_db_ok(os.path.join(str(tmp_path), "tresor.db")) == 0  # still buffered
+        assert daemon.stop(signal.SIGTERM) == 0
+    finally:
+        upstream.close()
+    assert _assert_db_ok(os.path.join(str(tmp_path), "tresor.db")) == 25
