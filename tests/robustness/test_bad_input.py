@@ -196,3 +196,57 @@ def test_web_ui_path_traversal_never_serves_a_file_outside_webui(daemon, path):
     assert reply.status in (400, 404), reply
     for marker in (b"root:", b"db_path", b"do-not-serve", b"def main", b"downstreams"):
         assert marker not in reply.body, (path, reply)
+
+
+def _raw_exchange(daemon, head: bytes, body: bytes = b"", timeout: float = 5.0):
+    """Send one raw request; return (first reply, whatever else the server sent before closing)."""
+    host, port = support.host_port(daemon.url)
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(head + body)
+        reply = _read_reply(sock)
+        rest = b""
+        try:
+            while True:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                rest += data
+        except socket.timeout:
+            rest += b"<still open>"
+    return reply, rest
+
+
+SMUGGLED = b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest.mark.parametrize("size", [b"-1", b"-ff", b"0x10", b"+10", b"1_0", b"\xd9\xa1", b"10 10", b"1" * 20])
+def test_malformed_chunk_sizes_are_400_and_close_the_connection(daemon, size):
+    head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    reply, rest = _raw_exchange(daemon, head, size + b"\r\n" + b"{" * 16 + b"\r\n0\r\n\r\n" + SMUGGLED)
+    _assert_format_error("openai", reply, 400)
+    assert b"HTTP/1.1" not in rest, rest[:300]  # no second request was read from the body
+
+
+@pytest.mark.parametrize("value", [b"+16", b"1_6", b"16.0", b"0x10", b"16, 17"])
+def test_malformed_content_lengths_are_400(daemon, value):
+    body = json.dumps({"model": "gpt-x", "x": 1}).encode()[:16]
+    head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %s\r\n\r\n" % value
+    reply, rest = _raw_exchange(daemon, head, body + SMUGGLED)
+    _assert_format_error("openai", reply, 400)
+    assert b"HTTP/1.1" not in rest, rest[:300]
+
+
+def test_conflicting_content_lengths_are_400(daemon):
+    head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 41\r\n\r\n"
+    reply, rest = _raw_exchange(daemon, head, b"{}" + SMUGGLED)
+    _assert_format_error("openai", reply, 400)
+    assert b"HTTP/1.1" not in rest, rest[:300]
+
+
+@pytest.mark.parametrize("coding", [b"gzip", b"chunked, gzip", b"gzip, chunked", b"xchunked", b"identity"])
+def test_transfer_codings_other_than_chunked_are_400_and_close(daemon, coding):
+    # A body whose length the server cannot know must never be read as the next request (RFC 9112 6.3).
+    head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: %s\r\n\r\n" % coding
+    reply, rest = _raw_exchange(daemon, head, SMUGGLED)
+    _assert_format_error("openai", reply, 400)
+    assert b"HTTP/1.1" not in rest, rest[:300]

@@ -30,7 +30,9 @@ log = logging.getLogger("tresor.server")
 _HOP_BY_HOP = frozenset(("connection", "keep-alive", "transfer-encoding", "content-length", "upgrade",
                          "proxy-connection", "te", "trailer"))
 _QUERY_KEY = re.compile(r"([?&]key=)[^&\s\"']*", re.IGNORECASE)
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _FAST_VERSIONS = (b"HTTP/1.1", b"HTTP/1.0")
+_SECURITY_LINES = tuple((name.lower(), "%s: %s\r\n" % (name, value)) for name, value in SECURITY_HEADERS)
 _REASONS = {int(code): phrase for code, (phrase, _) in BaseHTTPRequestHandler.responses.items()}
 
 
@@ -259,18 +261,17 @@ class Handler(BaseHTTPRequestHandler):
                        self.server.is_trusted_socket)
 
     def _read_body(self, headers: dict) -> bytes:
+        # Framing is parsed strictly (RFC 9112 §6): wherever Tresor and a proxy in front of it could
+        # disagree on where a body ends, the rest of the body would be read as the next request.
         limit = self.server.app.config.max_body_bytes
-        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-        if chunked and "content-length" in headers:  # request smuggling guard (RFC 9112 §6.3)
-            raise ClientError("both Content-Length and Transfer-Encoding sent", 400)
-        if chunked:
+        coding = headers.get("transfer-encoding")
+        if coding is not None:
+            if coding.strip().lower() != "chunked":  # the body's end is unknown: 400 and close (§6.3)
+                raise ClientError("unsupported Transfer-Encoding %r: only chunked is accepted" % coding[:40], 400)
+            if "content-length" in headers:  # request smuggling guard (§6.3)
+                raise ClientError("both Content-Length and Transfer-Encoding sent", 400)
             return self._read_chunked(limit)
-        try:
-            length = int(headers.get("content-length") or 0)
-        except ValueError:
-            raise ClientError("invalid Content-Length header", 400) from None
-        if length < 0:
-            raise ClientError("invalid Content-Length header", 400)
+        length = self._content_length(headers)
         if length > limit:
             raise ClientError("request body of %d bytes is over the %d byte limit (max_body_bytes)"
                               % (length, limit), 413, "request_too_large")
@@ -279,14 +280,28 @@ class Handler(BaseHTTPRequestHandler):
             raise ClientError("request body ended early", 400)
         return body
 
+    def _content_length(self, headers: dict) -> int:
+        value = headers.get("content-length")
+        if value is None:
+            return 0
+        # One value of plain ASCII digits: int() would also take "+5", "5_0", " ٥" or a second,
+        # different Content-Length, which a proxy in front may read differently.
+        if isinstance(self.headers, dict):  # the fast path's head (http1.read_headers)
+            values = {v.strip() for k, v in self.header_list if k.lower() == "content-length"}
+        else:  # http.server's email.message.Message
+            values = {v.strip() for v in self.headers.get_all("content-length") or ()}
+        if len(values) > 1 or not (value.isdigit() and value.isascii()):
+            raise ClientError("invalid Content-Length header", 400)
+        return int(value)
+
     def _read_chunked(self, limit: int) -> bytes:
         parts, total = [], 0
         while True:
             line = self.rfile.readline(1024)
-            try:
-                size = int(line.split(b";")[0].strip(), 16)
-            except ValueError:
-                raise ClientError("malformed chunked request body", 400) from None
+            digits = line.split(b";")[0].strip(b" \t\r\n")
+            if not _CHUNK_SIZE.fullmatch(digits):
+                raise ClientError("malformed chunked request body", 400)
+            size = int(digits, 16)
             if size == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass  # trailers are read and ignored
@@ -295,8 +310,10 @@ class Handler(BaseHTTPRequestHandler):
             if total > limit:
                 raise ClientError("request body is over the %d byte limit (max_body_bytes)" % limit,
                                   413, "request_too_large")
-            parts.append(self.rfile.read(size))
-            self.rfile.readline(1024)
+            data = self.rfile.read(size)
+            if len(data) != size or self.rfile.readline(1024) not in (b"\r\n", b"\n"):
+                raise ClientError("malformed chunked request body", 400)
+            parts.append(data)
 
     def version_string(self) -> str:
         return self.server_version
@@ -306,12 +323,15 @@ class Handler(BaseHTTPRequestHandler):
         head = ["%s %d %s\r\nServer: %s\r\nDate: %s\r\n" % (
             self.protocol_version, response.status, _REASONS.get(response.status, ""), self.server_version,
             self.server.dates.now())]
+        present = set()
         for name, value in response.headers:
-            if name.lower() not in _HOP_BY_HOP:
+            lower = name.lower()
+            present.add(lower)
+            if lower not in _HOP_BY_HOP:
                 head.append("%s: %s\r\n" % (name, value))
-        for name, value in SECURITY_HEADERS:
-            if response.header(name) is None:
-                head.append("%s: %s\r\n" % (name, value))
+        for lower, line in _SECURITY_LINES:
+            if lower not in present:
+                head.append(line)
         if self.close_connection:
             head.append("Connection: close\r\n")
         self._head = head
