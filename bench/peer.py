@@ -20,7 +20,7 @@ LITELLM_VERSION = "1.89.7"  # `litellm[proxy]`; 1.110.x needs litellm-proxy, whi
 VENV = os.path.join(HERE, ".venv")
 # LiteLLM provider prefix and api_base path per format (OpenAI-compatible bases end in /v1).
 _PROVIDERS = {"openai": ("openai", "/v1"), "openai_responses": ("openai/responses", "/v1"),
-              "anthropic": ("anthropic", ""), "gemini": ("gemini", "")}
+              "anthropic": ("anthropic", ""), "gemini": ("gemini", "/v1beta")}
 _LOGGING = {"version": 1, "disable_existing_loggers": False,
             "formatters": {"plain": {"format": "%(levelname)s %(name)s %(message)s"}},
             "handlers": {"err": {"class": "logging.StreamHandler", "formatter": "plain"}},

@@ -162,8 +162,9 @@ def sweep_tables(sweep):
     return "\n".join(out_t) + "\n\nLatency in ms (wrk's percentiles; *added* = gateway − direct):\n\n" + "\n".join(out_l) + "\n"
 
 
-def _head(cells):
-    return "| " + " | ".join(cells) + " |\n|" + "|".join("---" if i == 0 else "---:" for i in range(len(cells))) + "|"
+def _head(cells, numeric=True):
+    align = "---:" if numeric else "---"
+    return "| " + " | ".join(cells) + " |\n|" + "|".join("---" if i == 0 else align for i in range(len(cells))) + "|"
 
 
 def _line(cells):
@@ -218,6 +219,9 @@ def streams_table(streams):
             if not isinstance(s, dict):
                 notes.append(f"* {NAMES[name]}, {FORMATS[client][1]} client: {s}")
                 continue
+            if name != "direct" and s["events"] < direct["events"] // 2:
+                notes.append(f"* {NAMES[name]}, {FORMATS[client][1]} client: the stream ended after {s['events']} "
+                             f"event(s) (the stub sends {direct['events']}); first event: `{s.get('first', '')[:160]}`")
             added = "" if name == "direct" else ms(s["ttfb_p50"] - direct["ttfb_p50"])
             out.append(_line([FORMATS[client][1], NAMES[name], ms(s["ttfb_p50"]), ms(s["ttfb_p99"]), added,
                               ms(s["gap_p50"]), ms(s["gap_p99"]), ms(s["gap_max"]), ms(s["duration_p50"], 1),
@@ -333,7 +337,7 @@ def render(results):
                  *("/".join(f"{v:.2f}" for v in la) for la in load)),
              f"* **Versions:** {results['tresor_version']}; LiteLLM {peer['version']}; {results['nginx_version']}; "
              f"{results['wrk_version']}\n",
-             "## SPEC §7 targets\n", _head(["target", "measured", "verdict"])]
+             "## SPEC §7 targets\n", _head(["target", "measured", "verdict"], numeric=False)]
     parts += [_line([name, text, f"**{verdict}**"]) for name, text, verdict in targets(results)]
     parts += ["", "## Tresor vs LiteLLM: OpenAI Chat Completions, same format, concurrency sweep\n",
               "`POST /v1/chat/completions`, model `gpt-bench` → Chat downstream → nginx.\n"]

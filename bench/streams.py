@@ -30,39 +30,42 @@ def stream_body(model):
 
 
 def one_stream(conn, case):
-    """Send one streamed request on `conn`; return (ttfb s, [gap s], duration s, events)."""
+    """Send one streamed request on `conn`; return (ttfb s, [gap s], duration s, events, first data line)."""
     start = time.perf_counter()
     conn.request("POST", case.path, body=case.body.encode(), headers=case.headers)
     resp = conn.getresponse()
     if resp.status != 200:
         raise RuntimeError(f"stream request to {case.path} got HTTP {resp.status}: {resp.read()[:300]!r}")
-    stamps = []
+    stamps, first = [], b""
     for _ in range(10000):  # bounded: the stub sends a few dozen lines
         line = resp.readline()
         if not line:
             break
         if line.startswith(b"data:"):
             stamps.append(time.perf_counter())
+            first = first or line
     resp.read()
     if not stamps:
         raise RuntimeError(f"stream request to {case.path} returned no events")
-    return stamps[0] - start, [b - a for a, b in zip(stamps, stamps[1:])], stamps[-1] - start, len(stamps)
+    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    return stamps[0] - start, gaps, stamps[-1] - start, len(stamps), first.decode("utf-8", "replace").strip()
 
 
 def sequential_streams(targets, requests, warmup=3):
     """`targets`: {name: (port, Case)}; round-robin streamed requests; per-target ttfb/gap/duration lists."""
     conns = {k: http.client.HTTPConnection("127.0.0.1", port, timeout=10) for k, (port, _) in targets.items()}
-    results = {k: {"ttfb": [], "gaps": [], "duration": [], "events": 0} for k in targets}
+    results = {k: {"ttfb": [], "gaps": [], "duration": [], "events": 0, "first": ""} for k in targets}
     try:
         for index in range(warmup + requests):
             for key, (_, case) in targets.items():
-                ttfb, gaps, duration, events = one_stream(conns[key], case)
+                ttfb, gaps, duration, events, first = one_stream(conns[key], case)
                 if index >= warmup:
                     r = results[key]
                     r["ttfb"].append(ttfb)
                     r["gaps"].extend(gaps)
                     r["duration"].append(duration)
                     r["events"] = events
+                    r["first"] = first
     finally:
         for conn in conns.values():
             conn.close()
@@ -75,7 +78,7 @@ def summarize(r):
     return {"ttfb_p50": percentile(r["ttfb"], 50) * 1000, "ttfb_p99": percentile(r["ttfb"], 99) * 1000,
             "gap_p50": percentile(gaps, 50) * 1000, "gap_p99": percentile(gaps, 99) * 1000,
             "gap_max": max(gaps) * 1000, "duration_p50": percentile(r["duration"], 50) * 1000,
-            "events": r["events"], "samples": len(r["ttfb"])}
+            "events": r["events"], "samples": len(r["ttfb"]), "first": r.get("first", "")}
 
 
 class _Stream:
