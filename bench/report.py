@@ -1,8 +1,9 @@
 """Turn one run's results into BENCHMARKS.md: machine, command, a table per measurement, SPEC §7 targets.
 
 Every number printed comes from the `results` dict filled by run.py during this run; the only
-constants here are the targets themselves (SPEC.md §7). The narrative of the profiling work is
-hand-written in bench/fixes.md and included as it is.
+constants here are the targets themselves (SPEC.md §7). Two hand-written parts are included as
+they are: the profiling narrative (bench/fixes.md) and, at the end, the reliability and security
+campaign's figures (bench/robustness.md, written with tests/robustness/).
 """
 import datetime
 import os
@@ -285,12 +286,16 @@ def before_table(before):
     return text
 
 
-def _fixes():
+def _included(name, demote=0):
+    """A hand-written part of the report (bench/<name>), headings moved `demote` levels down; "" if absent."""
     try:
-        with open(os.path.join(HERE, "fixes.md")) as f:
-            return f.read()
+        with open(os.path.join(HERE, name)) as f:
+            text = f.read()
     except OSError:
         return ""
+    if demote:
+        text = "\n".join("#" * demote + line if line.startswith("#") else line for line in text.splitlines())
+    return text.rstrip() + "\n"
 
 
 HOW = """## How it is measured
@@ -367,6 +372,7 @@ def render(results):
               "## Profiling and fixes\n",
               "Measured in this run: the main case through Tresor as of the commit before the performance work "
               "and through the current code, one after the other on the same stub.\n",
-              before_table(results.get("before")), _fixes(),
-              HOW.format(cores=m["cores"], **opts, **opts["stream"])]
+              before_table(results.get("before")), _included("fixes.md"),
+              HOW.format(cores=m["cores"], **opts, **opts["stream"]),
+              _included("robustness.md", demote=1)]
     return "\n".join(parts)
