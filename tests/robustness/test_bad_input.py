@@ -250,3 +250,13 @@ def test_transfer_codings_other_than_chunked_are_400_and_close(daemon, coding):
     reply, rest = _raw_exchange(daemon, head, SMUGGLED)
     _assert_format_error("openai", reply, 400)
     assert b"HTTP/1.1" not in rest, rest[:300]
+
+
+@pytest.mark.parametrize("line,body", [(b"Transfer-Encoding : chunked", b"2\r\n{}\r\n0\r\n\r\n"),
+                                       (b"Content-Length\t: 2", b"{}"), (b": no-name", b"")])
+def test_whitespace_or_nothing_before_a_header_colon_is_400_and_close(daemon, line, body):
+    # RFC 9112 §5.1: a server MUST reject it; a proxy in front may read such a header differently.
+    head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n%s\r\n\r\n" % line
+    reply, rest = _raw_exchange(daemon, head, body + SMUGGLED, timeout=3)
+    assert reply.status == 400 and b"header" in reply.body, reply
+    assert rest == b"", rest[:300]  # closed: nothing after the head is read as a request

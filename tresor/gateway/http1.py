@@ -20,13 +20,19 @@ MAX_HEADERS = 100   # http.client._MAXHEADERS
 Headers = List[Tuple[str, str]]
 
 
-def read_headers(readline: Callable[[int], bytes]) -> Headers:
+class MalformedHeader(http.client.HTTPException):
+    """A header line a server must refuse with 400 (RFC 9112 §5.1), raised with `is_strict`."""
+
+
+def read_headers(readline: Callable[[int], bytes], is_strict: bool = False) -> Headers:
     """Read header lines up to the blank line; return [(name, value)] in order, names as sent.
 
     Values have surrounding whitespace removed; obsolete line folding (a line starting with a space
     or tab) continues the previous value. A line without a colon is skipped, as the email parser
     does. Raises http.client.LineTooLong or http.client.HTTPException (too many headers), like
-    http.client.parse_headers.
+    http.client.parse_headers. With `is_strict` (a server reading requests), an empty name or
+    whitespace between the name and the colon raises MalformedHeader: a proxy in front could read
+    such a header differently, which is how requests are smuggled.
     """
     headers: Headers = []
     while True:
@@ -43,6 +49,8 @@ def read_headers(readline: Callable[[int], bytes]) -> Headers:
             headers[-1] = (name, (value + " " + text.strip()).strip())
             continue
         name, sep, value = text.partition(":")
+        if sep and is_strict and name[-1:] in (" ", "\t", ""):
+            raise MalformedHeader("whitespace or nothing before the colon in header line %r" % text[:40])
         if sep:
             headers.append((name.rstrip(" \t"), value.strip()))
 

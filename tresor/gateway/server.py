@@ -183,7 +183,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("//"):  # gh-87389, as http.server does
             self.path = "/" + self.path.lstrip("/")
         try:
-            self.header_list = http1.read_headers(self.rfile.readline)
+            self.header_list = http1.read_headers(self.rfile.readline, is_strict=True)
+        except http1.MalformedHeader as err:
+            self.send_error(HTTPStatus.BAD_REQUEST, "Malformed header", str(err))
+            return False
         except http.client.LineTooLong as err:
             self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Line too long", str(err))
             return False
