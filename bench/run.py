@@ -171,7 +171,8 @@ def measure_before(args, ctx, procs, nginx_port, stub_port, tresor):
 def measure_rest(args, ctx, procs, nginx_port, stub_port):
     """Cold starts (checkout and .pyz) and the .pyz size, after the load."""
     config, port = tresor_config(ctx.tmp, "startup", nginx_port, stub_port)
-    startup = {"src": startup_times(procs, config, port, STARTUP_RUNS), "python": interpreter_time(STARTUP_RUNS)}
+    startup = {"src": startup_times(procs, config, port, STARTUP_RUNS), "python": interpreter_time(STARTUP_RUNS),
+               "src_nocache": startup_times(procs, config, port, STARTUP_RUNS, cached=False)}
     ctx.say("startup median from the checkout: {:.3f} s".format(startup["src"]["median"]))
     try:
         pyz, size = build_pyz(ctx.tmp)
