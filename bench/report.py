@@ -21,7 +21,10 @@ def machine_info():
     cpu, mem = "unknown", None
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), cpu)
+            info = f.read()
+        cpu = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), cpu)
+        if " hypervisor" in info:
+            cpu += " (virtual machine)"
         with open("/proc/meminfo") as f:
             mem = int(next(l for l in f if l.startswith("MemTotal")).split()[1]) // 1024
     except (OSError, StopIteration, ValueError):
