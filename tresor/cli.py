@@ -13,9 +13,10 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, TextIO
+from typing import Callable, Dict, List, Optional, TextIO
 
 from tresor import __version__
 from tresor.errors import ConfigError, TresorError
@@ -119,7 +120,7 @@ def cmd_run(args, env: Env) -> ExitStatus:
     shown = "[%s]" % host if ":" in host else host
     print("tresor %s listening on http://%s:%d (config: %s)" % (__version__, shown, port, source),
           file=env.stderr, flush=True)
-    _wait_for_stop(stop)
+    _wait_for_stop(stop, app.pool.sweep)
     print("tresor: shutting down", file=env.stderr, flush=True)
     app.stopping.set()
     is_clean = srv.stop(servers, tracker, grace_s=10.0,
@@ -136,9 +137,13 @@ def _install_signal_handlers(stop: threading.Event) -> None:
             signal.signal(sig, lambda *_: stop.set())
 
 
-def _wait_for_stop(stop: threading.Event) -> None:
+def _wait_for_stop(stop: threading.Event, sweep: Callable[[], None], sweep_every_s: float = 10.0) -> None:
+    """Block until `stop` is set, calling `sweep()` (expire idle upstream connections) now and then."""
+    last = time.monotonic()
     while not stop.wait(0.5):  # a timed wait keeps signal handlers responsive on every platform
-        pass
+        if time.monotonic() - last >= sweep_every_s:
+            last = time.monotonic()
+            sweep()
 
 
 def main(argv: Optional[List[str]] = None, env: Optional[Env] = None) -> int:

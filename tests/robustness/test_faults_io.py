@@ -210,3 +210,33 @@ def test_slow_loris_clients_are_cut_at_the_header_deadline_while_others_are_serv
         assert support.wait_until(lambda: threading.active_count() <= threads, 5), threading.active_count()
     finally:
         gateway.close()
+
+
+def test_idle_upstream_connections_are_closed_by_the_periodic_sweep_without_new_traffic():
+    # After a burst, a quiet daemon must not keep its pooled sockets past the idle TTL.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.support import FakeUpstream
+    from tresor import cli
+    from tresor.gateway.upstream import Pool
+
+    upstream = FakeUpstream()
+    pool = Pool(proxy_mode="off", idle_ttl_s=0.3)
+    try:
+        for _ in range(6):
+            upstream.enqueue(200, {"ok": True})
+
+        def one(_):
+            with pool.send("GET", upstream.url + "/x", [], b"", idle_timeout=5) as resp:
+                return resp.read()
+
+        with ThreadPoolExecutor(6) as workers:
+            assert list(workers.map(one, range(6))) == [b'{"ok": true}'] * 6
+        assert sum(len(idle) for idle in pool._idle.values()) >= 2
+        stop = threading.Event()
+        threading.Timer(1.2, stop.set).start()
+        cli._wait_for_stop(stop, pool.sweep, sweep_every_s=0.5)
+        assert sum(len(idle) for idle in pool._idle.values()) == 0
+    finally:
+        pool.close()
+        upstream.close()

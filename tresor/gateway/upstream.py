@@ -361,6 +361,17 @@ class Pool:
         for c in doomed:
             c.close()
 
+    def sweep(self) -> None:
+        """Close idle connections older than `idle_ttl_s`. Called periodically by the daemon:
+        otherwise expiry only happens on the next request, and a quiet daemon would keep up to
+        `max_idle_per_host` sockets per host that the provider has long closed (CLOSE_WAIT)."""
+        now = time.monotonic()
+        with self._lock:
+            self._swept_at = now
+            doomed = self._expire_locked(now)
+        for conn in doomed:
+            conn.close()
+
     def _expire_locked(self, now: float) -> List[http.client.HTTPConnection]:
         # Sweeps keys that are no longer used; the caller holds the lock and closes the result.
         doomed = []
