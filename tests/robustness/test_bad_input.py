@@ -28,9 +28,11 @@ def daemon(tmp_path_factory, upstream):
     with open(os.path.join(str(directory), "config-secret.txt"), "w") as f:
         f.write("do-not-serve-Tq9")
     proc = support.start_daemon(directory, EXTRA, upstream.url)
-    yield proc
-    assert not support.tracebacks(proc), support.daemon_log(proc)[-4000:]
-    proc.kill()
+    try:
+        yield proc
+        assert not support.tracebacks(proc), support.daemon_log(proc)[-4000:]
+    finally:
+        proc.kill()
 
 
 def _path(client_format):

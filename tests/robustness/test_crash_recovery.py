@@ -109,7 +109,8 @@ STATS_WRITER = textwrap.dedent("""
                          "10.0.%d.%d" % (n, i % 200), {"input_tokens": 10, "output_tokens": 5})
     for n in range(3):
         threading.Thread(target=feed, args=(n,), daemon=True).start()
-    time.sleep(0.3)
+    while not store.reader().execute("SELECT COUNT(*) FROM usage_stats").fetchone()[0]:
+        time.sleep(0.05)  # the first rows are committed: writes are under way
     print("writing", flush=True)
     time.sleep(60)
 """)
@@ -147,13 +148,14 @@ def test_sigterm_flushes_buffered_usage_stats_before_exit(tmp_path):
     from tests.support import FakeUpstream
 
     upstream = FakeUpstream()
+    daemon = support.start_daemon(tmp_path, "", upstream.url)
     try:
-        daemon = support.start_daemon(tmp_path, "", upstream.url)
         for _ in range(25):
             upstream.enqueue(200, support.UPSTREAM_TEXT["openai"])
             assert support.generate(daemon.url, "openai").status == 200
         assert _assert_db_ok(os.path.join(str(tmp_path), "tresor.db")) == 0  # still buffered
         assert daemon.stop(signal.SIGTERM) == 0
     finally:
+        daemon.kill()
         upstream.close()
     assert _assert_db_ok(os.path.join(str(tmp_path), "tresor.db")) == 25

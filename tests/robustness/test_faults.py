@@ -64,14 +64,14 @@ def _sends(*parts, then=None):
     return script
 
 
-def _events(fmt, events):
+def _events(events):
     return b"".join(support.chunk(e) for e in events)
 
 
 @pytest.mark.parametrize("client_format,downstream", PAIRS, ids=PAIR_IDS)
 def test_upstream_reset_mid_stream_ends_with_the_client_formats_error_event(daemon, stub, client_format,
                                                                              downstream):
-    stub.script = _sends(support.sse_head(), _events(downstream, support.CONTENT_EVENT[downstream]),
+    stub.script = _sends(support.sse_head(), _events(support.CONTENT_EVENT[downstream]),
                          then=support.reset)
     reply = _stream(daemon, client_format, downstream)
     assert reply.status == 200, reply
@@ -81,7 +81,7 @@ def test_upstream_reset_mid_stream_ends_with_the_client_formats_error_event(daem
 @pytest.mark.parametrize("client_format,downstream", PAIRS, ids=PAIR_IDS)
 def test_upstream_stall_mid_stream_fires_the_idle_timeout_with_a_format_error_event(daemon, stub, client_format,
                                                                                     downstream):
-    stub.script = _sends(support.sse_head(), _events(downstream, support.CONTENT_EVENT[downstream]),
+    stub.script = _sends(support.sse_head(), _events(support.CONTENT_EVENT[downstream]),
                          then=lambda conn: time.sleep(IDLE_S * 4))
     started = time.monotonic()
     reply = _stream(daemon, client_format, downstream)
@@ -114,7 +114,7 @@ def test_an_error_event_first_in_a_200_stream_becomes_an_http_error_in_the_clien
 @pytest.mark.parametrize("client_format,downstream", PAIRS, ids=PAIR_IDS)
 def test_an_error_event_after_content_becomes_the_client_formats_stream_error(daemon, stub, client_format,
                                                                                downstream):
-    stub.script = _sends(support.sse_head(), _events(downstream, support.CONTENT_EVENT[downstream]),
+    stub.script = _sends(support.sse_head(), _events(support.CONTENT_EVENT[downstream]),
                          support.chunk(ERROR_EVENT[downstream]) + b"0\r\n\r\n")
     reply = _stream(daemon, client_format, downstream)
     assert reply.status == 200, reply
@@ -133,8 +133,8 @@ MALFORMED = ["data: {not json\n\n", ": just a comment\n\n", "event: surprise\n\n
 def test_malformed_sse_between_good_events_is_survived(daemon, stub, client_format, downstream):
     events = support.UPSTREAM_STREAM[downstream]
     noise = b"".join(support.chunk(m.encode("utf-8", "surrogateescape")) for m in MALFORMED)
-    stub.script = _sends(support.sse_head(), _events(downstream, events[:2]), noise,
-                         _events(downstream, events[2:]) + b"0\r\n\r\n")
+    stub.script = _sends(support.sse_head(), _events(events[:2]), noise,
+                         _events(events[2:]) + b"0\r\n\r\n")
     reply = _stream(daemon, client_format, downstream)
     assert reply.status == 200, reply
     assert support.sse_payloads(reply.text), reply.text

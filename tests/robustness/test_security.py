@@ -44,7 +44,7 @@ def daemon(tmp_path_factory, upstream):
     proc.kill()
 
 
-def _credential_styles(client_format):
+def _credential_styles():
     """(headers, query) pairs carrying CLIENT_KEY the four ways clients send keys."""
     return [({"Authorization": "Bearer " + CLIENT_KEY}, ""), ({"x-api-key": CLIENT_KEY}, ""),
             ({"x-goog-api-key": CLIENT_KEY}, ""), ({}, "key=" + CLIENT_KEY)]
@@ -65,9 +65,8 @@ def _send(daemon, client_format, headers, query, stream=False, text=SECRET_TEXT,
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("client_format", support.FORMATS)
 def test_client_credentials_are_never_forwarded_upstream(daemon, upstream, client_format):
-    downstreams = [f for f in support.FORMATS]
-    for downstream in downstreams:  # same-format and each translated pair
-        for headers, query in _credential_styles(client_format):
+    for downstream in support.FORMATS:  # same-format and each translated pair
+        for headers, query in _credential_styles():
             del upstream.requests[:]
             upstream.enqueue(200, support.UPSTREAM_TEXT[downstream])
             reply = _send(daemon, client_format, headers, query, model=support.MODEL[downstream])
@@ -86,7 +85,7 @@ def test_client_credentials_are_never_forwarded_upstream(daemon, upstream, clien
 def test_keys_passwords_and_bodies_never_reach_the_daemon_log(daemon, upstream):
     # Debug logging, every credential style, successes, auth failures, upstream errors, streams.
     for client_format in support.FORMATS:
-        for headers, query in _credential_styles(client_format):
+        for headers, query in _credential_styles():
             upstream.enqueue(200, support.UPSTREAM_TEXT[client_format])
             assert _send(daemon, client_format, headers, query).status == 200
         wrong = {"Authorization": "Bearer " + CLIENT_KEY + "-wrong"}
@@ -100,7 +99,6 @@ def test_keys_passwords_and_bodies_never_reach_the_daemon_log(daemon, upstream):
                             broken).status == 400
     assert support.call(daemon.url, "POST", "/api/auth/login", {"password": PASSWORD + "-wrong"}).status == 401
     assert support.call(daemon.url, "POST", "/api/auth/login", {"password": PASSWORD}).status == 200
-    assert support.call(daemon.url, "GET", "/api/health").status == 200  # flushes nothing, but orders the log
     log = support.daemon_log(daemon)
     assert "POST /v1/chat/completions" in log or "/v1/" in log, "debug logging is not on: " + log[-2000:]
     for secret in (CLIENT_KEY, UPSTREAM_KEY, SECRET_TEXT, PASSWORD, "sk-upstream-oa", "sk-upstream-ant"):
