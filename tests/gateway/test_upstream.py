@@ -587,3 +587,18 @@ def test_proxy_selection(mode, environ, scheme, host, expected):
 ])
 def test_join_url(base, path, query, url):
     assert join_url(base, path, query) == url
+
+
+def test_body_left_at_its_terminal_event_is_drained_so_the_connection_is_reused(stub, pool):
+    # A translated stream stops reading at `data: [DONE]`; the final chunk is already buffered.
+    with pool.send("GET", stub.url + "/chunked", [], b"") as resp:
+        assert resp.read1(6) == b"alpha "
+    assert _get(pool, stub.url + "/hello")[0] == 200 and stub.connections == 1
+
+
+def test_body_still_producing_is_not_drained_for_long(stub, pool):
+    resp = pool.send("GET", stub.url + "/endless", [], b"")
+    assert resp.readline() == b"data: tick\n"
+    started = time.monotonic()
+    resp.close()
+    assert time.monotonic() - started < 1 and pool._idle == {}

@@ -393,6 +393,29 @@ class Pool:
                 conn.close()
 
 
+def _drain(sock, resp: http1.Response, limit: int = 65536, wait_s: float = 0.05) -> None:
+    """Read what is left of a chunked body for at most `wait_s` and `limit` bytes.
+
+    A translated stream stops reading at its terminal event (`data: [DONE]`, `message_stop`), so the
+    body's last chunk is usually already in the buffer, unread; without this the connection could
+    not be pooled and the next request would reconnect. A body that is still producing (the client
+    went away mid-stream) is left alone: the caller closes the connection.
+    """
+    old, deadline = sock.gettimeout(), time.monotonic() + wait_s
+    try:
+        sock.settimeout(wait_s)
+        total = 0
+        while not resp.isclosed() and total < limit and time.monotonic() < deadline:
+            total += len(resp.read1(limit))
+    except _TRANSPORT:
+        return
+    finally:
+        try:
+            sock.settimeout(old)
+        except OSError:
+            pass
+
+
 class UpstreamResponse:
     """A downstream's response, headers read, body not yet.
 
@@ -473,6 +496,8 @@ class UpstreamResponse:
         if conn is None:
             return
         self._conn = None
+        if not resp.isclosed() and resp.chunked and not resp.will_close and conn.sock is not None:
+            _drain(conn.sock, resp)
         if resp.isclosed() and not resp.will_close and conn.sock is not None:
             self._pool._release(self._call.origin.key, conn)
             return
