@@ -159,3 +159,17 @@ def test_sigterm_flushes_buffered_usage_stats_before_exit(tmp_path):
         daemon.kill()
         upstream.close()
     assert _assert_db_ok(os.path.join(str(tmp_path), "tresor.db")) == 25
+
+
+def test_a_save_removes_temp_files_a_crash_left_behind(tmp_path):
+    # kill -9 between writing the temp file and the rename leaves a full copy of the config (keys
+    # included); the next save removes copies over a minute old and never a save in progress.
+    path = basic_config(tmp_path, "")
+    stale, fresh = (os.path.join(str(tmp_path), ".tresor-config.%s.tmp" % n) for n in ("crash1", "busy2"))
+    for name in (stale, fresh):
+        with open(name, "w") as f:
+            f.write("api_key: sk-left-behind\n")
+    os.utime(stale, (time.time() - 120, time.time() - 120))
+    config_io.save(config_io.load(path), path)
+    assert not os.path.exists(stale)
+    assert os.path.exists(fresh)

@@ -7,6 +7,7 @@ key order of entries that still exist (yaml.dumps with the old text as template)
 from __future__ import annotations
 
 import os
+import time
 from typing import Any, Callable, Dict, List, Optional
 
 from tresor import bundle
@@ -126,7 +127,7 @@ def save(config: Config, path: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     import tempfile  # only when saving; not loaded at startup
 
-    fd, tmp = tempfile.mkstemp(prefix=".tresor-config.", suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -141,6 +142,29 @@ def save(config: Config, path: str) -> None:
         _remove_quietly(tmp)
         raise
     _fsync_dir(directory)
+    _remove_stale_temps(directory)
+
+
+_TEMP_PREFIX, _TEMP_SUFFIX = ".tresor-config.", ".tmp"
+_STALE_TEMP_S = 60.0
+
+
+def _remove_stale_temps(directory: str) -> None:
+    # A crash (kill -9, power loss) between mkstemp and rename leaves a temp file holding a full
+    # copy of the config, API keys included; the next successful save removes old ones. Only files
+    # over a minute old go, so another process's save in progress is never touched.
+    cutoff = time.time() - _STALE_TEMP_S
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(_TEMP_PREFIX) and n.endswith(_TEMP_SUFFIX)]
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(directory, name)
+        try:
+            if os.lstat(path).st_mtime < cutoff:
+                os.unlink(path)
+        except OSError:
+            pass
 
 
 def _remove_quietly(path: str) -> None:
