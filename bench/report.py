@@ -322,7 +322,7 @@ HOW = """## How it is measured
 * **Stubs.** nginx (one worker, no access log) answers each format's endpoint with a canned JSON reply
   (`return 200 '…'`): `/v1/chat/completions`, `/v1/responses`, `/v1/messages` and
   `/v1beta/models/…:generateContent`. `bench/stub_upstream.py` (stdlib, HTTP/1.1, TCP_NODELAY) streams
-  {events} OpenAI chunks {delay_ms:.0f} ms apart, and 20 chunks 250 ms apart under `/hold` for the
+  {events} OpenAI chunks {delay_ms:.0f} ms apart, and 40 chunks 250 ms apart under `/hold` for the
   concurrency test. *direct* is the same request sent straight to the stub, in the downstream's format.
 * **Tresor** runs from the checkout as shipped (`python tresor.py run --config …`, default log level)
   with one downstream per format (`gpt-bench` Chat, `resp-bench` Responses, `claude-bench` Messages,
@@ -384,7 +384,7 @@ def render(results):
               "Each client format streams from the OpenAI stream stub (`gpt-stream`), so every row but Chat is "
               "translated. Times in ms.\n", streams_table(results["streams"]),
               "## Concurrent open streams\n",
-              "1,000 streamed requests (model `gpt-hold`: 20 events 250 ms apart, about 5 s each) opened 100 at a "
+              "1,000 streamed requests (model `gpt-hold`: 40 events 250 ms apart, about 10 s each) opened 100 at a "
               "time every 50 ms from one client thread; a stream counts as open from its first event until "
               "`[DONE]`.\n", open_streams_table(results["open_streams"]),
               "## Startup, memory, size\n", startup_table(results),

@@ -14,6 +14,9 @@ from cases import FORMATS, REPLIES
 from procs import free_port, wait_health, wait_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Long-lived streams for the 1,000-streams test: 40 events 250 ms apart (~10 s), long enough that
+# opening all of them (a thread and an upstream connection each) finishes before the first ends.
+HOLD_EVENTS = 40
 ROOT = os.path.dirname(HERE)
 
 NGINX_CONF = """daemon off;
@@ -71,7 +74,7 @@ def start_stream_stub(procs, events, delay):
     port = free_port()
     proc = procs.spawn("stream-stub", [sys.executable, os.path.join(HERE, "stub_upstream.py"),
                                        "--port", str(port), "--events", str(events),
-                                       "--delay", str(delay)])
+                                       "--delay", str(delay), "--hold-events", str(HOLD_EVENTS)])
     wait_port(port, proc)
     return port
 
