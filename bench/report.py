@@ -135,7 +135,11 @@ def _target_peer(results):
     pairs = [(t, _at(rows["litellm"], t["connections"])) for t in rows["tresor"]]
     wins = [t["rps"] > l["rps"] and t["p50"] < l["p50"] for t, l in pairs if l]
     ratios = ", ".join(f"{t['connections']}: ×{t['rps'] / l['rps']:.1f}" for t, l in pairs if l and l["rps"])
-    return f"req/s Tresor ÷ LiteLLM by connections: {ratios}", all(wins) and len(wins) == len(pairs)
+    tails = [t["connections"] for t, l in pairs if l and t["p99"] >= l["p99"]]
+    text = f"req/s Tresor ÷ LiteLLM by connections: {ratios}; req/s and p50 both better at {sum(wins)} of {len(pairs)} points"
+    if tails:
+        text += f" (p99 not lower at {', '.join(map(str, tails))} connections)"
+    return text, all(wins) and len(wins) == len(pairs)
 
 
 def targets(results):
