@@ -104,6 +104,7 @@ KNOWN = [
     ("openai_responses", "stream", [{"type": "response.output_item.added", "item": {"id": [], "call_id": {}}},
                                     {"type": "response.output_text.delta", "item_id": [1], "delta": "x"}]),
     ("openai", "stream", [{"error": {"type": []}}]),
+    ("openai_responses", "request", {"tools": True}),
 ]
 
 
@@ -325,3 +326,23 @@ def test_engine_translates_random_upstream_events_without_crashing(engine_app, d
         _assert_no_crash(engine_app, status, raw)
 
     check()
+
+
+# Engine-level inputs that gave a 500 before this campaign fixed them (found by the deep run):
+# (client format, downstream format, body).
+KNOWN_ENGINE = [
+    ("openai_responses", "openai", {"tools": True}),
+    ("openai_responses", "anthropic", {"temperature": {}}),
+    ("openai_responses", "anthropic", {"temperature": "hot"}),
+    ("openai_responses", "anthropic", {"max_output_tokens": {"n": 1}, "reasoning": {"effort": "high"}}),
+]
+
+
+@pytest.mark.parametrize("client_format,downstream,body", KNOWN_ENGINE)
+def test_known_hostile_request_bodies_are_4xx_not_500(engine_app, client_format, downstream, body):
+    model = support.MODEL[downstream]
+    path, _, query = _path_for(client_format, model, False)
+    raw = json.dumps(dict(body, model=model, input="hi")).encode()
+    status, answer = answer_fully(engine_app, Request("POST", path, query, {"content-type": "application/json"},
+                                                      raw, "127.0.0.1"))
+    _assert_no_crash(engine_app, status, answer)

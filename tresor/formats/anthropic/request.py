@@ -373,8 +373,15 @@ def _is_adaptive_model(model: str) -> bool:
     return bool(match) and (int(match.group(1)), int(match.group(2) or 0)) >= (4, 6)
 
 
+def _number(value, name: str, kinds=(int, float)):
+    # Other formats' parsers carry sampling values as sent; a wrong type must be a 400, not a crash.
+    if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)):
+        raise ClientError("%s must be a number" % name, 400)
+    return value
+
+
 def _max_tokens(request, budget, is_thinking) -> int:
-    requested = request.max_tokens
+    requested = _number(request.max_tokens, "max_tokens")
     value = requested
     if not value:
         value = next((n for pattern, n in _MAX_TOKENS if pattern.search(request.model or "")), _DEFAULT_MAX_TOKENS)
@@ -387,7 +394,7 @@ def _max_tokens(request, budget, is_thinking) -> int:
 
 def _render_sampling(request, out, is_native, dropped) -> None:
     is_thinking = out.get("thinking", {}).get("type", "disabled") != "disabled"
-    temperature, top_p = request.temperature, request.top_p
+    temperature, top_p = _number(request.temperature, "temperature"), _number(request.top_p, "top_p")
     if not is_native:
         if temperature is not None and is_thinking and temperature != 1:
             dropped.append("temperature (thinking is on)")
@@ -398,7 +405,7 @@ def _render_sampling(request, out, is_native, dropped) -> None:
             # Thinking forbids it and Claude 4.5+ models reject temperature together with top_p.
             dropped.append("top_p")
             top_p = None
-    top_k = request.top_k
+    top_k = _number(request.top_k, "top_k")
     if top_k is not None and is_thinking and not is_native:
         dropped.append("top_k (thinking is on)")
         top_k = None

@@ -144,7 +144,8 @@ class _InputReader:
 
 def _parse_tools(body: Dict[str, Any], req: ir.Request, x: Dict[str, Any]) -> None:
     opaque = []
-    for position, tool in enumerate(body.get("tools") or []):
+    tools = body.get("tools")
+    for position, tool in enumerate(tools if isinstance(tools, list) else []):
         if not isinstance(tool, dict) or tool.get("type") != "function":
             opaque.append([position, tool])
             continue
