@@ -105,6 +105,7 @@ KNOWN = [
                                     {"type": "response.output_text.delta", "item_id": [1], "delta": "x"}]),
     ("openai", "stream", [{"error": {"type": []}}]),
     ("openai_responses", "request", {"tools": True}),
+    ("openai_responses", "stream", [{"type": "response.function_call_arguments.delta", "item": [1], "delta": "x"}]),
 ]
 
 

@@ -127,7 +127,9 @@ class _Parser:
         key = ("item", oi)
         if key in self.index:
             return [], self.index[key]
-        item = self.added.get(oi) or payload.get("item") or {}
+        item = self.added.get(oi) or payload.get("item")
+        if not isinstance(item, dict):
+            item = {}
         call_id = item.get("call_id") or item.get("id") or payload.get("item_id") or "call_%d" % oi
         part = ir.ToolCall(id=str(call_id), name=str(item.get("name") or ""))
         if item:
