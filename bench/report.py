@@ -72,12 +72,12 @@ def _target_added(results, same):
     if not known:
         return "not measured", None
     worst = max(known, key=known.get)
-    text = f"worst {pair_label(*worst)} +{known[worst]:.3f} ms over {len(known)} pairs"
+    text = f"worst {pair_label(*worst)} {known[worst]:+.3f} ms over {len(known)} pairs"
     if same:
         main = results["sweep"]["rows"]
         t, d = _at(main.get("tresor"), 1), _at(main.get("direct"), 1)
         if t and d:
-            text = f"Chat → Chat (sweep) +{t['p50'] - d['p50']:.3f} ms; " + text
+            text = f"Chat → Chat (sweep) {t['p50'] - d['p50']:+.3f} ms; " + text
     if missing:
         text += f"; not served: {', '.join(missing)}"
     return text, known[worst] <= (0.5 if same else 1.0) and not missing
@@ -100,7 +100,7 @@ def _target_ttfb(results, translated):
     if not added:
         return "not measured", None
     worst = max(added, key=added.get)
-    text = ", ".join(f"{FORMATS[c][1]} → Chat +{v:.3f} ms" for c, v in added.items())
+    text = ", ".join(f"{FORMATS[c][1]} → Chat {v:+.3f} ms" for c, v in added.items())
     return text + " (p50)", added[worst] <= 1.0
 
 
@@ -201,7 +201,7 @@ def matrix_grid(matrix, gateway):
         for fmt in ORDER:
             row = matrix["pairs"].get(f"{client}|{fmt}", {}).get(gateway)
             if isinstance(row, dict):
-                cells.append(f"+{ms(_pair_added(matrix, client, fmt, gateway))} ms · {row['rps']:,.0f}/s")
+                cells.append(f"{_pair_added(matrix, client, fmt, gateway):+.3f} ms · {row['rps']:,.0f}/s")
             else:
                 cells.append("not served" if row else "—")
         out.append(_line(cells))
