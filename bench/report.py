@@ -3,7 +3,8 @@
 Every number printed comes from the `results` dict filled by run.py during this run; the only
 constants here are the targets themselves (SPEC.md §7). Two hand-written parts are included as
 they are: the profiling narrative (bench/fixes.md) and, at the end, the reliability and security
-campaign's figures (bench/robustness.md, written with tests/robustness/).
+campaign's figures (bench/robustness.md, written with tests/robustness/), after the side costs of rules
+and the live log stream (bench/side_costs.md, written by bench/side_costs.py).
 """
 import datetime
 import os
@@ -397,5 +398,5 @@ def render(results):
               "and through the current code, one after the other on the same stub.\n",
               before_table(results.get("before")), _included("fixes.md"),
               HOW.format(cores=m["cores"], **opts, **opts["stream"]),
-              _included("robustness.md", demote=1)]
+              _included("side_costs.md", demote=1), _included("robustness.md", demote=1)]
     return "\n".join(parts)
