@@ -15,6 +15,32 @@ from typing import List, Optional
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+# One downstream per format, all on one stub provider; `{url}` is the stub's base URL (used with .format).
+FOUR_FORMAT_DOWNSTREAMS = """\
+downstreams:
+  - id: oa
+    base_url: {url}
+    api_key: sk-upstream-oa
+    api_formats: [openai]
+    output_model_ids: [gpt-x]
+  - id: resp
+    base_url: {url}/v1
+    api_key: sk-upstream-resp
+    api_formats: [openai_responses]
+    output_model_ids: [resp-x]
+  - id: ant
+    base_url: {url}
+    api_key: sk-upstream-ant
+    api_formats: [anthropic]
+    output_model_ids: [claude-x]
+  - id: gem
+    base_url: {url}
+    api_key: upstream-gem
+    api_formats: [gemini]
+    output_model_ids: [gemini-x]
+"""
+
+
 def write_config(directory, text: str, name: str = "config.yaml") -> str:
     """Write `text` to directory/name and return the path."""
     path = os.path.join(str(directory), name)

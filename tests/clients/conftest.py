@@ -1,30 +1,9 @@
 """Fixtures for the real-SDK tier: a FakeUpstream and the in-process gateway routed to it."""
 import pytest
 
-from tests.support import FakeUpstream, Gateway
+from tests.support import FOUR_FORMAT_DOWNSTREAMS, FakeUpstream, Gateway
 
-CONFIG = """\
-downstreams:
-  - id: oa
-    base_url: {url}
-    api_key: sk-upstream-oa
-    api_formats: [openai]
-    output_model_ids: [gpt-x]
-  - id: resp
-    base_url: {url}/v1
-    api_key: sk-upstream-resp
-    api_formats: [openai_responses]
-    output_model_ids: [resp-x]
-  - id: ant
-    base_url: {url}
-    api_key: sk-upstream-ant
-    api_formats: [anthropic]
-    output_model_ids: [claude-x]
-  - id: gem
-    base_url: {url}
-    api_key: upstream-gem
-    api_formats: [gemini]
-    output_model_ids: [gemini-x]
+CONFIG = FOUR_FORMAT_DOWNSTREAMS + """\
 aliases:
   - input_model_id: my-gpt
     options:

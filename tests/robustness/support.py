@@ -14,34 +14,12 @@ from typing import Callable, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from tests.clients import canned
+from tests.support import FOUR_FORMAT_DOWNSTREAMS
 
 FORMATS = ("openai", "openai_responses", "anthropic", "gemini")
 MODEL = {"openai": "gpt-x", "openai_responses": "resp-x", "anthropic": "claude-x", "gemini": "gemini-x"}
 
-# One downstream per format, all on the same stub provider; `{url}` is the stub's base URL.
-DOWNSTREAMS = """\
-downstreams:
-  - id: oa
-    base_url: {url}
-    api_key: sk-upstream-oa
-    api_formats: [openai]
-    output_model_ids: [gpt-x]
-  - id: resp
-    base_url: {url}/v1
-    api_key: sk-upstream-resp
-    api_formats: [openai_responses]
-    output_model_ids: [resp-x]
-  - id: ant
-    base_url: {url}
-    api_key: sk-upstream-ant
-    api_formats: [anthropic]
-    output_model_ids: [claude-x]
-  - id: gem
-    base_url: {url}
-    api_key: upstream-gem
-    api_formats: [gemini]
-    output_model_ids: [gemini-x]
-"""
+DOWNSTREAMS = FOUR_FORMAT_DOWNSTREAMS
 
 UPSTREAM_STREAM = {"openai": canned.OPENAI_STREAM, "openai_responses": canned.responses_stream(),
                    "anthropic": canned.anthropic_stream(), "gemini": canned.GEMINI_STREAM}
@@ -298,3 +276,11 @@ def record(name: str, values: dict) -> None:
     if target:
         with open(target, "a", encoding="utf-8") as f:
             f.write(json.dumps(dict(values, name=name)) + "\n")
+
+
+def watch_for_crashes(daemon):
+    """Body of an autouse fixture (`yield from` it): after the test the daemon is up, no new traceback."""
+    before = len(tracebacks(daemon))
+    yield
+    assert_alive(daemon)
+    assert len(tracebacks(daemon)) == before, daemon_log(daemon)[-4000:]

@@ -43,10 +43,7 @@ def daemon(tmp_path_factory, stub):
 @pytest.fixture(autouse=True)
 def no_crash(daemon):
     """After each test: the daemon is up and logged no traceback."""
-    before = len(support.tracebacks(daemon))
-    yield
-    support.assert_alive(daemon)
-    assert len(support.tracebacks(daemon)) == before, support.daemon_log(daemon)[-4000:]
+    yield from support.watch_for_crashes(daemon)
 
 
 def _stream(daemon, client_format, downstream, timeout=15.0):
