@@ -9,17 +9,9 @@ import socket
 import pytest
 
 from tests.robustness import support
-from tests.support import FakeUpstream
 
 CAP = 4096
 EXTRA = "max_body_bytes: %d\n" % CAP
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    fake = FakeUpstream()
-    yield fake
-    fake.close()
 
 
 @pytest.fixture(scope="module")

@@ -27,13 +27,6 @@ ERROR_EVENT = {
 
 
 @pytest.fixture(scope="module")
-def stub():
-    upstream = support.RawUpstream(lambda conn: None)
-    yield upstream
-    upstream.close()
-
-
-@pytest.fixture(scope="module")
 def daemon(tmp_path_factory, stub):
     proc = support.start_daemon(tmp_path_factory.mktemp("faults"), EXTRA, stub.url)
     yield proc

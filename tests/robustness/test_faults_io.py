@@ -17,13 +17,6 @@ MB = 1 << 20
 
 
 @pytest.fixture(scope="module")
-def stub():
-    upstream = support.RawUpstream(lambda conn: None)
-    yield upstream
-    upstream.close()
-
-
-@pytest.fixture(scope="module")
 def daemon(tmp_path_factory, stub):
     proc = support.start_daemon(tmp_path_factory.mktemp("faults-io"), "stream_idle_timeout: 5\n", stub.url)
     yield proc

@@ -10,7 +10,6 @@ import urllib.parse
 import pytest
 
 from tests.robustness import support
-from tests.support import FakeUpstream
 
 CLIENT_KEY = "sk-client-Zq8Wv3Lk9Pt2Xr7N"           # the distinctive proxy key clients send
 UPSTREAM_KEY = "sk-upstream-Hb4Jd6Mf1Qs5Ty0U"       # a downstream's own key
@@ -22,13 +21,6 @@ admin_password: %s
 log_level: debug
 socket_path: {socket}
 """ % (CLIENT_KEY, PASSWORD)
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    fake = FakeUpstream()
-    yield fake
-    fake.close()
 
 
 @pytest.fixture(scope="module")

@@ -177,7 +177,11 @@ class Handler(BaseHTTPRequestHandler):
     def parse_request(self):
         words = self.raw_requestline.split()
         if len(words) != 3 or words[2] not in _FAST_VERSIONS:
-            return super().parse_request()  # rare shapes: http.server's validation and errors
+            is_ok = super().parse_request()  # rare shapes: http.server's validation and errors
+            if is_ok:  # from here on one shape of head, whichever parser read it
+                self.header_list = list(self.headers.items())
+                self.headers = {k.lower(): v for k, v in self.header_list}
+            return is_ok
         self.command, self.path, self.request_version = (w.decode("iso-8859-1") for w in words)
         self.requestline = self.raw_requestline.decode("iso-8859-1").rstrip("\r\n")
         if self.path.startswith("//"):  # gh-87389, as http.server does
@@ -256,7 +260,7 @@ class Handler(BaseHTTPRequestHandler):
                                                  "type": "internal_error"}})
 
     def _read_request(self) -> Request:
-        headers = self.headers if isinstance(self.headers, dict) else {k.lower(): v for k, v in self.headers.items()}
+        headers = self.headers
         path, _, query = self.path.partition("?")
         body = self._read_body(headers)
         peer = self.address_string() if not self.server.is_trusted_socket else ""
@@ -289,10 +293,7 @@ class Handler(BaseHTTPRequestHandler):
             return 0
         # One value of plain ASCII digits: int() would also take "+5", "5_0", " ٥" or a second,
         # different Content-Length, which a proxy in front may read differently.
-        if isinstance(self.headers, dict):  # the fast path's head (http1.read_headers)
-            values = {v.strip() for k, v in self.header_list if k.lower() == "content-length"}
-        else:  # http.server's email.message.Message
-            values = {v.strip() for v in self.headers.get_all("content-length") or ()}
+        values = {v.strip() for k, v in self.header_list if k.lower() == "content-length"}
         if len(values) > 1 or not (value.isdigit() and value.isascii()):
             raise ClientError("invalid Content-Length header", 400)
         return int(value)
