@@ -11,7 +11,7 @@ import pytest
 
 from tresor.app import App
 from tresor.config.model import Config
-from tresor.gateway import server as srv
+from tresor.gateway import handler, server as srv
 from tresor.httpio import Response
 
 
@@ -192,7 +192,7 @@ def test_parse_bind_addr(value, expected):
     ("192.168.1.9", {"x-real-ip": "10.0.0.5"}, "192.168.1.9"),
 ])
 def test_forwarding_headers_are_trusted_only_from_loopback(peer, headers, expected):
-    assert srv._client_ip(peer, headers) == expected
+    assert handler.client_ip(peer, headers) == expected
 
 
 def test_slow_loris_headers_are_cut_off_at_the_header_deadline(served, monkeypatch):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
 
 from tresor import formats
 from tresor.errors import ClientError, PluginError, UpstreamError
@@ -40,6 +40,15 @@ _CANONICAL_PATHS = {"/chat/completions": "/v1/chat/completions", "/messages": "/
                     "/responses": "/v1/responses", "/messages/count_tokens": "/v1/messages/count_tokens"}
 
 
+class Outgoing(NamedTuple):
+    """The upstream request the engine built: what Pool.send() takes."""
+
+    method: str
+    url: str
+    headers: List[Tuple[str, str]]
+    body: bytes
+
+
 class Engine:
     """Runs gateway requests against the live `state`; stateless itself, shared by all threads."""
 
@@ -50,6 +59,15 @@ class Engine:
 
     def handle(self, request: Request) -> Response:
         """Answer one gateway request (never raises for client or upstream faults)."""
+        started = self.start(request)
+        if isinstance(started, Response):
+            return started
+        return self.forward(*started)
+
+    def start(self, request: Request) -> Union[Response, Tuple[Exchange, Outgoing]]:
+        """Everything before the upstream: the complete Response when the request is answered here
+        (errors, model lists, estimates, a plugin's answer), else the Exchange and what to send.
+        CPU only, no I/O; never raises for client faults."""
         endpoint = paths.classify(request.method, request.path)
         if endpoint is None:
             error = ClientError("%s path not found. %s" % (request.path, paths.USAGE_HINT), 404, "not_found_error")
@@ -57,29 +75,52 @@ class Engine:
         if request.method == "OPTIONS":
             return Response(204, list(CORS_HEADERS))
         x = Exchange(request, endpoint, client_format=endpoint.format)
-        try:
-            response = self._run(x)
-        except ClientError as e:
-            x.error = e.message
-            response = self.error_response(x, ir.Error(e.status, e.message, e.kind))
-        except UpstreamError as e:
-            x.error = e.message
-            response = self.error_response(x, ir.Error(e.status, e.message, "api_error"))
-        except PluginError as e:
-            log.warning("%s", e.message, exc_info=e.__cause__)
-            x.error = e.message
-            response = self.error_response(x, ir.Error(500, e.message, "api_error"))
-        except Exception as e:  # a bug in a format module or plugin: answer in the client's format, log it
-            log.exception("gateway failure on %s", x.request.path)
-            x.error = "internal error: %s" % type(e).__name__
-            response = self.error_response(x, ir.Error(500, "internal error in Tresor (%s); see the daemon log"
-                                                       % type(e).__name__, "api_error"))
+        planned = self._guarded(x, self._prepare, x)
+        if isinstance(planned, Response):
+            return self.finalize(x, planned)
+        return x, planned
+
+    def forward(self, x: Exchange, outgoing: Outgoing) -> Response:
+        """Send `outgoing` through the pool (blocking) and relay the answer in the client's format."""
+        return self.finalize(x, self._guarded(x, self._send, x, outgoing))
+
+    def complete(self, x: Exchange, upstream) -> Response:
+        """The client's Response for an upstream answer read elsewhere (the event loop's body view)."""
+        return self.finalize(x, self._guarded(x, relay.respond, self, x, upstream))
+
+    def fail(self, x: Exchange, error: UpstreamError) -> Response:
+        """The client's error Response for an upstream failure found elsewhere (the event loop)."""
+        x.error = error.message
+        return self.finalize(x, self.error_response(x, ir.Error(error.status, error.message, "api_error")))
+
+    def finalize(self, x: Exchange, response: Response) -> Response:
+        """Add the CORS headers; log a complete (non-streamed) response now, streams log when they end."""
         response.headers.extend(CORS_HEADERS)
         if not response.is_stream:
             self.record(x, response.status, len(response.body))
         return response
 
-    def _run(self, x: Exchange) -> Response:
+    def _guarded(self, x: Exchange, step: Callable[..., Any], *args: Any) -> Any:
+        """`step(*args)`, with every failure turned into an error Response in the client's format."""
+        try:
+            return step(*args)
+        except ClientError as e:
+            x.error = e.message
+            return self.error_response(x, ir.Error(e.status, e.message, e.kind))
+        except UpstreamError as e:
+            x.error = e.message
+            return self.error_response(x, ir.Error(e.status, e.message, "api_error"))
+        except PluginError as e:
+            log.warning("%s", e.message, exc_info=e.__cause__)
+            x.error = e.message
+            return self.error_response(x, ir.Error(500, e.message, "api_error"))
+        except Exception as e:  # a bug in a format module or plugin: answer in the client's format, log it
+            log.exception("gateway failure on %s", x.request.path)
+            x.error = "internal error: %s" % type(e).__name__
+            return self.error_response(x, ir.Error(500, "internal error in Tresor (%s); see the daemon log"
+                                                   % type(e).__name__, "api_error"))
+
+    def _prepare(self, x: Exchange) -> Union[Response, Outgoing]:
         self._authenticate(x)
         if x.endpoint.kind in (paths.LIST_MODELS, paths.GET_MODEL):
             return models.answer(x.endpoint, self.state.routes, x.request.query_params())
@@ -88,11 +129,12 @@ class Engine:
         self._plan(x)
         if x.endpoint.kind == paths.COUNT_TOKENS and x.downstream_format != x.client_format:
             return self._estimate_tokens(x)
-        method, url, headers, body = self._upstream_request(x)
-        if x.response is not None:
-            return x.response
+        outgoing = self._upstream_request(x)
+        return x.response if x.response is not None else outgoing
+
+    def _send(self, x: Exchange, outgoing: Outgoing) -> Response:
         sent = time.perf_counter()
-        upstream = self.state.pool.send(method, url, headers, body, idle_timeout=self.state.config.stream_idle_timeout,
+        upstream = self.state.pool.send(*outgoing, idle_timeout=self.state.config.stream_idle_timeout,
                                         downstream_id=x.route.downstream.id)
         x.upstream_s += time.perf_counter() - sent
         return relay.respond(self, x, upstream)
@@ -156,7 +198,7 @@ class Engine:
         return json_response(200, client.render_count_tokens(estimate.input_tokens(request)),
                              [("x-tresor-estimate", "chars/4")])
 
-    def _upstream_request(self, x: Exchange) -> Tuple[str, str, List[Tuple[str, str]], bytes]:
+    def _upstream_request(self, x: Exchange) -> Outgoing:
         from tresor.gateway.upstream import join_url
 
         x.format, x.query = x.client_format, _without_key(x.request.query)
@@ -181,7 +223,7 @@ class Engine:
         headers = list(x.headers.items())
         if not any(k in x.headers for k in routing.CREDENTIAL_HEADERS):  # a rule-set key wins (reference §3.11)
             _inject_key(headers, downstream.api_key, x.downstream_format)
-        return x.request.method, join_url(base, x.path, x.query), headers, body
+        return Outgoing(x.request.method, join_url(base, x.path, x.query), headers, body)
 
     def _same_format_path(self, x: Exchange) -> str:
         if x.endpoint.format == "gemini":

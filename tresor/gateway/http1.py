@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import http.client
+import io
 import re
 import time
 from typing import Callable, List, Tuple
@@ -109,14 +110,16 @@ class Response:
     ([(name, value)]), `will_close`, `chunked`, `length` (bytes left, None when close-delimited),
     read(), readline(), read1(), isclosed(). Raises http.client.IncompleteRead when the body ends
     early and http.client.HTTPException for broken chunk framing; socket errors pass through.
+    With `is_head_only`, `fp` holds one head and nothing else: interim 1xx heads are not skipped
+    (response_head() does that) and the body is read elsewhere, guided by the framing attributes.
     """
 
     __slots__ = ("status", "reason", "headers", "will_close", "chunked", "length", "_fp", "_left", "_done")
 
-    def __init__(self, fp, method: str):
+    def __init__(self, fp, method: str, is_head_only: bool = False):
         self._fp = fp
         version, self.status, self.reason = _read_status(fp)
-        while 100 <= self.status < 200 and self.status != 101:  # 100 Continue, 103 Early Hints
+        while 100 <= self.status < 200 and self.status != 101 and not is_head_only:  # 100 Continue, 103
             read_headers(fp.readline)
             version, self.status, self.reason = _read_status(fp)
         self.headers = read_headers(fp.readline)
@@ -271,3 +274,90 @@ def _read_status(fp) -> Tuple[str, int, str]:
     if not 100 <= status <= 999:
         raise http.client.BadStatusLine(text)
     return parts[0], status, (parts[2].strip() if len(parts) > 2 else "")
+
+
+def head_end(buf, start: int = 0) -> int:
+    """Index just past the blank line that ends the head starting at `start` in `buf`, or -1.
+
+    Lines may end in CRLF or a bare LF (read_headers accepts both)."""
+    crlf = buf.find(b"\r\n\r\n", start)
+    lf = buf.find(b"\n\n", start)
+    if lf >= 0 and (crlf < 0 or lf + 2 < crlf + 4):
+        return lf + 2
+    return crlf + 4 if crlf >= 0 else -1
+
+
+def response_head(buf, method: str):
+    """Parse the response head at the start of `buf`: (Response without a body source, bytes used), or
+    None while the head is incomplete. 1xx interim heads (not 101) are skipped. Raises like Response()."""
+    start = 0
+    while True:
+        end = head_end(buf, start)
+        if end < 0:
+            if len(buf) - start > MAX_LINE * 2:
+                raise http.client.LineTooLong("response head")
+            return None
+        head = Response(io.BytesIO(bytes(buf[start:end])), method, is_head_only=True)
+        if not (100 <= head.status < 200 and head.status != 101):
+            return head, end
+        start = end
+
+
+class ChunkedDecoder:
+    """Incremental decoder of a chunked body: feed(bytes) -> decoded bytes; `done` after the last chunk
+    and its trailers; `leftover` holds bytes that came after the end. Same leniency and errors as
+    Response: LF or CRLF line ends, chunk extensions ignored, http.client.HTTPException when broken."""
+
+    __slots__ = ("_buf", "_left", "_state", "done")
+
+    def __init__(self):
+        self._buf = bytearray()
+        self._left = 0
+        self._state = 0  # 0: size line, 1: data, 2: CRLF after data, 3: trailers
+        self.done = False
+
+    @property
+    def leftover(self) -> bytes:
+        return bytes(self._buf) if self.done else b""
+
+    def feed(self, data: bytes) -> bytes:
+        buf = self._buf
+        buf += data
+        out = []
+        while not self.done:
+            if self._state == 1:
+                if not buf:
+                    break
+                take = min(self._left, len(buf))
+                out.append(bytes(buf[:take]))
+                del buf[:take]
+                self._left -= take
+                if self._left:
+                    break
+                self._state = 2
+                continue
+            newline = buf.find(b"\n")
+            if newline < 0:
+                if len(buf) > MAX_LINE:
+                    raise http.client.LineTooLong("chunk size")
+                break
+            line = bytes(buf[:newline + 1])
+            del buf[:newline + 1]
+            self._line(line)
+        return b"".join(out)
+
+    def _line(self, line: bytes) -> None:
+        if self._state == 2:
+            if line not in (b"\r\n", b"\n"):
+                raise http.client.HTTPException("chunk not followed by CRLF")
+            self._state = 0
+        elif self._state == 3:
+            self.done = line in (b"\r\n", b"\n")
+        else:
+            try:
+                size = int(line.split(b";", 1)[0], 16)
+            except ValueError:
+                raise http.client.HTTPException("malformed chunk size %r" % line[:40]) from None
+            if size < 0:
+                raise http.client.HTTPException("negative chunk size")
+            self._left, self._state = size, (1 if size else 3)

@@ -52,16 +52,17 @@ def respond(engine, x: Exchange, upstream) -> Response:
         return _error(engine, x, upstream, raw)
     _scrape_usage(x, raw)
     if not pipeline.has_hook(x.steps, "response"):
-        return _finish(x, Response(upstream.status, _relayed_headers(upstream, x, keep_all=not x.is_translated), raw))
+        return with_overhead(x, Response(upstream.status, _relayed_headers(upstream, x, keep_all=not x.is_translated), raw))
     obj = _json_or_none(raw)
     if not isinstance(obj, dict):
         return engine.error_response(x, ir.Error(502, "downstream %s returned a response that is not JSON"
                                                  % x.route.downstream.id, "api_error"))
     body = pipeline.run_response(x.steps, x, obj)
-    return _finish(x, json_response(upstream.status, body, _relayed_headers(upstream, x, keep_all=False)))
+    return with_overhead(x, json_response(upstream.status, body, _relayed_headers(upstream, x, keep_all=False)))
 
 
-def _finish(x: Exchange, response: Response) -> Response:
+def with_overhead(x: Exchange, response: Response) -> Response:
+    """`response` with the x-tresor-overhead-ms header (time in Tresor so far, upstream excluded)."""
     response.headers.append(("x-tresor-overhead-ms", "%.3f" % x.overhead_ms()))
     return response
 
@@ -69,14 +70,14 @@ def _finish(x: Exchange, response: Response) -> Response:
 def _error(engine, x: Exchange, upstream, raw: bytes) -> Response:
     x.error = "upstream HTTP %d" % upstream.status
     if not x.is_translated:
-        return _finish(x, Response(upstream.status, _relayed_headers(upstream, x, keep_all=True), raw))
+        return with_overhead(x, Response(upstream.status, _relayed_headers(upstream, x, keep_all=True), raw))
     obj = _json_or_none(raw)
     error = formats.get(x.downstream_format).parse_error(upstream.status, obj if obj is not None else
                                                          raw.decode("utf-8", "replace")[:2000])
     error.status = upstream.status
     response = engine.error_response(x, error)
     response.headers.extend(_relayed_headers(upstream, x, keep_all=False))
-    return _finish(x, response)
+    return with_overhead(x, response)
 
 
 def _relayed_headers(upstream, x: Exchange, keep_all: bool) -> List[Tuple[str, str]]:
@@ -115,7 +116,7 @@ def _scrape_usage(x: Exchange, raw: bytes) -> None:
         _merge_usage(x, formats.get(x.downstream_format).parse_usage(obj))
 
 
-def _read_event(readline: Callable[[], bytes]) -> Tuple[List[bytes], Optional[str], Optional[str]]:
+def read_event(readline: Callable[[], bytes]) -> Tuple[List[bytes], Optional[str], Optional[str]]:
     """Raw lines of the next event with data (comments before it included), its data and event name."""
     lines: List[bytes] = []
     data: List[str] = []
@@ -166,24 +167,16 @@ def _error_status(obj: Any) -> int:
 def _stream(engine, x: Exchange, upstream) -> Response:
     started = time.perf_counter()
     try:
-        lines, data, event = _read_event(upstream.readline)
+        lines, data, event = read_event(upstream.readline)
     except UpstreamError:
         upstream.close()
         raise
     finally:
         x.upstream_s += time.perf_counter() - started
-    failure = in_band_error(data, event)
-    if data is None or failure is not None:
-        upstream.close()
-        status, obj = failure or (502, None)
-        message = "downstream %s closed the stream before sending any event" % x.route.downstream.id
-        error = formats.get(x.downstream_format).parse_error(status, obj) if obj is not None else \
-            ir.Error(502, message, "api_error")
-        error.status = status
-        x.error = "upstream stream error"
-        return _finish(x, engine.error_response(x, error))
-    headers = [("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache"),
-               ("X-Accel-Buffering", "no")] + _relayed_headers(upstream, x, keep_all=False)
+    failed = opening_error(engine, x, upstream, data, event)
+    if failed is not None:
+        return failed
+    headers = stream_headers(x, upstream)
     if pipeline.has_hook(x.steps, "stream"):
         body = _transformed(engine, x, upstream, lines)
         if x.client_format == "anthropic" and x.downstream_format != "anthropic":
@@ -191,7 +184,37 @@ def _stream(engine, x: Exchange, upstream) -> Response:
             body = keepalive.with_pings(body, ANTHROPIC_PING, engine.ping_interval_s, upstream.abort)
     else:
         body = _passthrough(engine, x, upstream, lines)
-    return _finish(x, Response(200, headers, body))
+    return with_overhead(x, Response(200, headers, body))
+
+
+def opening_error(engine, x: Exchange, upstream, data: Optional[str], event: Optional[str]) -> Optional[Response]:
+    """The error Response (upstream closed) when a stream ended or failed before its first event
+    with data (`data` None, or an in-band error), else None: the stream can start."""
+    failure = in_band_error(data, event)
+    if data is not None and failure is None:
+        return None
+    upstream.close()
+    status, obj = failure or (502, None)
+    message = "downstream %s closed the stream before sending any event" % x.route.downstream.id
+    error = formats.get(x.downstream_format).parse_error(status, obj) if obj is not None else \
+        ir.Error(502, message, "api_error")
+    error.status = status
+    x.error = "upstream stream error"
+    return with_overhead(x, engine.error_response(x, error))
+
+
+def stream_headers(x: Exchange, upstream) -> List[Tuple[str, str]]:
+    """The client's response headers for a stream (SSE, no caching, the upstream's useful headers)."""
+    return [("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache"),
+            ("X-Accel-Buffering", "no")] + _relayed_headers(upstream, x, keep_all=False)
+
+
+def count_event(x: Exchange, chunk: bytes) -> None:
+    """Account one relayed event: usage tokens, bytes out, and the capture copy."""
+    _scrape_event_usage(x, chunk)
+    x.bytes_out += len(chunk)
+    if x.tee is not None:
+        x.tee.add(chunk)
 
 
 def _passthrough(engine, x: Exchange, upstream, held: List[bytes]) -> Iterator[bytes]:
@@ -200,10 +223,7 @@ def _passthrough(engine, x: Exchange, upstream, held: List[bytes]) -> Iterator[b
     chunk = b"".join(held)
     try:
         x.first_byte_s = time.perf_counter()
-        x.bytes_out += len(chunk)
-        _scrape_event_usage(x, chunk)
-        if x.tee is not None:
-            x.tee.add(chunk)
+        count_event(x, chunk)
         yield chunk
         pending: List[bytes] = []
         for line in iter(upstream.readline, b""):
@@ -211,10 +231,7 @@ def _passthrough(engine, x: Exchange, upstream, held: List[bytes]) -> Iterator[b
             if line in (b"\n", b"\r\n"):
                 chunk = b"".join(pending)
                 pending = []
-                _scrape_event_usage(x, chunk)
-                x.bytes_out += len(chunk)
-                if x.tee is not None:
-                    x.tee.add(chunk)
+                count_event(x, chunk)
                 yield chunk
         if pending:
             yield b"".join(pending)

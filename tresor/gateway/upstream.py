@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 from tresor.errors import UpstreamError
 from tresor.gateway import http1, proxy as proxies
 
-__all__ = ["Pool", "UpstreamResponse", "join_url", "ssl_context"]
+__all__ = ["HeadView", "Pool", "UpstreamResponse", "body_error", "exchange_error", "join_url", "request_bytes",
+           "ssl_context"]
 
 # "scheme://authority" and the request target (path + query, fragment dropped).
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)([^#]*)")
@@ -160,7 +161,7 @@ def _connect_error(call: _Call, e: BaseException, timeout: float) -> UpstreamErr
     return _error(ds, text, 502, True)
 
 
-def _exchange_error(call: _Call, e: BaseException) -> UpstreamError:
+def exchange_error(call: _Call, e: BaseException) -> UpstreamError:
     """Failures after the request was (maybe) sent: not retryable, the upstream may have acted on it."""
     label, ds = call.origin.label, call.downstream_id
     if isinstance(e, _TIMEOUT):
@@ -172,7 +173,8 @@ def _exchange_error(call: _Call, e: BaseException) -> UpstreamError:
     return _error(ds, "connection to %s failed (%s)" % (label, getattr(e, "strerror", None) or e))
 
 
-def _write_request(conn, call: _Call, method: str, target: str, headers, body: bytes) -> None:
+def request_bytes(call: _Call, method: str, target: str, headers, body: bytes) -> bytes:
+    """The whole upstream request (head and body) for one send; Host, framing and encoding set here."""
     origin = call.origin
     lines = [("Host", origin.host_header)]
     lines.extend((name, value) for name, value in headers if name.lower() not in _MANAGED)
@@ -182,7 +184,7 @@ def _write_request(conn, call: _Call, method: str, target: str, headers, body: b
         lines.append(("Content-Length", str(len(body))))
     if origin.proxy is not None and origin.proxy.auth and not origin.is_tunnel:
         lines.append(("Proxy-Authorization", origin.proxy.auth))
-    conn.sock.sendall(http1.request_bytes(method, target, lines, body))  # one send, head and body
+    return http1.request_bytes(method, target, lines, body)
 
 
 def _is_dropped(sock) -> bool:
@@ -250,21 +252,41 @@ class Pool:
             try:
                 if conn.sock.gettimeout() != idle_timeout:  # settimeout() is a syscall even when unchanged
                     conn.sock.settimeout(idle_timeout)
-                _write_request(conn, call, method, target, headers, body)
+                conn.sock.sendall(request_bytes(call, method, target, headers, body))  # one send
                 resp = conn.response(method)
             except _STALE as e:
                 conn.close()
                 if is_reused:
                     continue  # the keep-alive race (see _STALE)
-                raise _exchange_error(call, e) from e
+                raise exchange_error(call, e) from e
             except _TRANSPORT as e:
                 conn.close()
-                raise _exchange_error(call, e) from e
+                raise exchange_error(call, e) from e
             except BaseException:
                 conn.close()
                 raise
             return UpstreamResponse(self, conn, resp, call)
         raise AssertionError("unreachable: the retry loop returns or raises")
+
+    def take_idle(self, url: str, idle_timeout: float, downstream_id: str):
+        """(connection, call, request target) of a live idle connection for `url`, or None.
+
+        For a caller that does its own non-blocking I/O on `connection.sock` (the event loop); it
+        must hand the connection back with release() only after a complete response, else close it.
+        Raises UpstreamError for an invalid URL, like send().
+        """
+        call, target = self._call(url, idle_timeout, downstream_id)
+        conn = self._take(call.origin.key)
+        if conn is None:
+            return None
+        reader, conn.reader = conn.reader, None  # the caller reads the socket itself from here on
+        if reader is not None:
+            reader.close()
+        return conn, call, target
+
+    def release(self, call: _Call, conn) -> None:
+        """Pool `conn` again after a complete response taken through take_idle()."""
+        self._release(call.origin.key, conn)
 
     def _call(self, url: str, idle_timeout: float, downstream_id: str) -> Tuple[_Call, str]:
         match = _URL.match(url)
@@ -416,7 +438,27 @@ def _drain(sock, resp: http1.Response, limit: int = 65536, wait_s: float = 0.05)
             pass
 
 
-class UpstreamResponse:
+class HeadView:
+    """`header()` and `is_event_stream` over `self.headers`, a list of (name, value) as received."""
+
+    __slots__ = ()
+
+    def header(self, name: str) -> Optional[str]:
+        """The first value of header `name` (case-insensitive), or None."""
+        name = name.lower()
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+    @property
+    def is_event_stream(self) -> bool:
+        """True when the media type is text/event-stream (parameters ignored)."""
+        media = (self.header("content-type") or "").split(";", 1)[0]
+        return media.strip().lower() == "text/event-stream"
+
+
+class UpstreamResponse(HeadView):
     """A downstream's response, headers read, body not yet.
 
     `status`, `reason` and `headers` (list of (name, value) as received, in order) are plain
@@ -435,20 +477,6 @@ class UpstreamResponse:
         self._conn = conn
         self._resp = resp
         self._call = call
-
-    def header(self, name: str) -> Optional[str]:
-        """The first value of header `name` (case-insensitive), or None."""
-        name = name.lower()
-        for key, value in self.headers:
-            if key.lower() == name:
-                return value
-        return None
-
-    @property
-    def is_event_stream(self) -> bool:
-        """True when the media type is text/event-stream (parameters ignored)."""
-        media = (self.header("content-type") or "").split(";", 1)[0]
-        return media.strip().lower() == "text/event-stream"
 
     def read(self) -> bytes:
         """The whole remaining body (Content-Length, chunked or until close)."""
@@ -514,11 +542,16 @@ class UpstreamResponse:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
-        label, ds = self._call.origin.label, self._call.downstream_id
-        if isinstance(e, _TIMEOUT):
-            return _error(ds, "%s stalled: no data for %g s" % (label, self._call.idle_timeout), 504)
-        if isinstance(e, (http.client.IncompleteRead, ConnectionError, ssl.SSLError)):
-            return _error(ds, "%s closed the connection mid-response" % label)
-        if isinstance(e, http.client.HTTPException):
-            return _error(ds, "%s sent a malformed response body (%s)" % (label, e.__class__.__name__))
-        return _error(ds, "connection to %s failed mid-response (%s)" % (label, getattr(e, "strerror", None) or e))
+        return body_error(self._call, e)
+
+
+def body_error(call: _Call, e: BaseException) -> UpstreamError:
+    """The UpstreamError for a failure while reading a response body (504 for a stall)."""
+    label, ds = call.origin.label, call.downstream_id
+    if isinstance(e, _TIMEOUT):
+        return _error(ds, "%s stalled: no data for %g s" % (label, call.idle_timeout), 504)
+    if isinstance(e, (http.client.IncompleteRead, ConnectionError, ssl.SSLError)):
+        return _error(ds, "%s closed the connection mid-response" % label)
+    if isinstance(e, http.client.HTTPException):
+        return _error(ds, "%s sent a malformed response body (%s)" % (label, e.__class__.__name__))
+    return _error(ds, "connection to %s failed mid-response (%s)" % (label, getattr(e, "strerror", None) or e))
