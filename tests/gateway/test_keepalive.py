@@ -1,51 +1,117 @@
-"""keepalive.with_pings: pings during silence, order kept, errors re-raised, early stop aborts."""
+"""keepalive: one clock thread pings quiet streams, never inside a write, and stops when idle."""
+import socket
 import threading
 import time
 
-import pytest
+from tresor.gateway import keepalive
+from tresor.gateway.keepalive import CLOCK, Pinged, PingedWriter
 
-from tresor.gateway.keepalive import with_pings
-
-
-def _slow(gate, before=(b"a",), after=(b"b",)):
-    yield from before
-    gate.wait(5)
-    yield from after
+FRAME = b"4\r\nPING\r\n"
 
 
-def test_pings_fill_silence_and_chunks_keep_their_order():
-    gate = threading.Event()
-    threading.Timer(0.35, gate.set).start()
-    out = list(with_pings(_slow(gate), b"PING", 0.1))
-    assert out[0] == b"a" and out[-1] == b"b" and out.count(b"PING") >= 2
-    assert set(out[1:-1]) == {b"PING"}
+def _read_for(sock, seconds):
+    sock.settimeout(0.05)
+    data, deadline = b"", time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            data += sock.recv(65536)
+        except socket.timeout:
+            pass
+    return data
 
 
-def test_a_producer_error_is_raised_in_the_consumer():
-    def broken():
-        yield b"a"
-        raise ValueError("upstream broke")
-
-    stream = with_pings(broken(), b"PING", 5)
-    assert next(stream) == b"a"
-    with pytest.raises(ValueError, match="upstream broke"):
-        next(stream)
+def _wait_clock_stopped(timeout=2.0):
+    deadline = time.monotonic() + timeout
+    while CLOCK._thread is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return CLOCK._thread is None
 
 
-def test_stopping_early_calls_abort_and_the_producer_finishes():
-    gate = threading.Event()
-    aborted = threading.Event()
-    finished = threading.Event()
+def test_pings_fill_silence_between_chunks_in_order():
+    ours, theirs = socket.socketpair()
+    try:
+        writer = PingedWriter(ours, ours.sendall, b"PING", 0.1)
+        writer.write(b"1\r\na\r\n")
+        CLOCK.watch(writer)
+        try:
+            silence = _read_for(theirs, 0.45)
+            writer.write(b"1\r\nb\r\n")
+        finally:
+            CLOCK.unwatch(writer)
+        rest = _read_for(theirs, 0.05)
+    finally:
+        ours.close()
+        theirs.close()
+    assert silence.startswith(b"1\r\na\r\n")
+    assert silence[6:].count(FRAME) >= 3 and silence[6:].replace(FRAME, b"") == b""
+    assert rest == b"1\r\nb\r\n"
 
-    def producer():
+
+def test_no_ping_while_writing_or_before_the_interval():
+    ours, theirs = socket.socketpair()
+    try:
+        writer = PingedWriter(ours, ours.sendall, b"PING", 0.2)
+        writer.ping_if_quiet(time.monotonic())  # not quiet for 0.2 s yet
+        with writer.lock:  # the stream is writing right now
+            writer.ping_if_quiet(time.monotonic() + 1)
+        assert _read_for(theirs, 0.05) == b""
+        writer.ping_if_quiet(time.monotonic() + 1)
+        assert _read_for(theirs, 0.05) == FRAME
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_a_client_that_stopped_reading_is_shut_down_instead_of_blocking_the_clock():
+    ours, theirs = socket.socketpair()
+    try:
+        ours.setblocking(False)
+        try:
+            for _ in range(100000):  # fill both socket buffers: the peer never reads
+                ours.send(b"x" * 65536)
+        except BlockingIOError:
+            pass
+        writer = PingedWriter(ours, ours.sendall, b"PING", 0.01)
+        started = time.monotonic()
+        writer.ping_if_quiet(time.monotonic() + 1)
+        assert time.monotonic() - started < 0.5
+        ours.setblocking(True)
+        try:
+            ours.send(b"more")
+            shut_down = False
+        except OSError:
+            shut_down = True
+        assert shut_down
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_the_clock_thread_runs_only_while_a_stream_is_watched():
+    ours, theirs = socket.socketpair()
+    try:
+        writer = PingedWriter(ours, ours.sendall, b"PING", 30)
+        CLOCK.watch(writer)
+        assert CLOCK._thread is not None and CLOCK._thread.is_alive()
+        CLOCK.unwatch(writer)
+        assert _wait_clock_stopped()
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_pinged_iterates_and_closes_the_wrapped_body():
+    closed = threading.Event()
+
+    def body():
         try:
             yield b"a"
-            gate.wait(5)
             yield b"b"
         finally:
-            finished.set()
+            closed.set()
 
-    stream = with_pings(producer(), b"PING", 5, abort=lambda: (aborted.set(), gate.set()))
-    assert next(stream) == b"a"
+    stream = Pinged(body(), b"PING", 5)
+    assert next(stream) == b"a" and stream.ping == b"PING" and stream.interval == 5
     stream.close()
-    assert aborted.is_set() and finished.wait(3)
+    assert closed.is_set()
+    assert keepalive._DONTWAIT or not hasattr(socket, "MSG_DONTWAIT")

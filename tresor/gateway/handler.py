@@ -22,7 +22,7 @@ from typing import Iterable, Tuple
 
 from tresor import __version__
 from tresor.errors import ClientError
-from tresor.gateway import http1
+from tresor.gateway import http1, keepalive
 from tresor.httpio import SECURITY_HEADERS, Request, Response, json_response
 
 log = logging.getLogger("tresor.server")
@@ -304,38 +304,48 @@ class Handler(BaseHTTPRequestHandler):
 
     def _write(self, response: Response, head_only: bool) -> None:
         self.log_request(response.status)
-        self._head = response_head(response, self.server.dates.now(), self.close_connection)
-        if response.is_stream:
-            self._write_stream(response, head_only)
-            return
-        self._head.append("Content-Length: %d\r\n" % len(response.body))
-        self._send_head_and(b"" if head_only else response.body)
-
-    def _send_head_and(self, data: bytes) -> None:
-        # Headers and the first bytes of the body leave in one send: with separate sends, Nagle plus
-        # delayed ACK on the client can add ~40 ms per response (reference/clients.md §4).
-        self._head.append("\r\n")
-        self.wfile.write("".join(self._head).encode("latin-1") + data)
-
-    def _write_stream(self, response: Response, head_only: bool) -> None:
-        self._head.append("Transfer-Encoding: chunked\r\n")
-        body = response.body
-        try:
-            chunks = iter(() if head_only else body)
-            first = next(chunks, b"")
-            self._send_head_and(b"%x\r\n%s\r\n" % (len(first), first) if first else b"")
-            for chunk in chunks:
-                if chunk:
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            self.wfile.write(b"0\r\n\r\n")
-        except (BrokenPipeError, ConnectionResetError, socket.timeout):
-            self.close_connection = True  # the client went away; the finally below frees upstream
-        finally:
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
+        if not send_response(self.connection, self.wfile.write, response, self.server.dates.now(),
+                             self.close_connection, head_only):
+            self.close_connection = True  # the client went away mid-stream
 
 
+def send_response(sock, write, response: Response, date: str, close_connection: bool,
+                  head_only: bool = False) -> bool:
+    """Write `response` with `write` (a blocking sendall on `sock`): Content-Length, or chunked with
+    one write per chunk. Returns False when the client went away during a stream; the stream body
+    is closed in every case (which frees its upstream). A Pinged body gets keep-alive pings.
+    """
+    head = response_head(response, date, close_connection)
+    if not response.is_stream:
+        head.append("Content-Length: %d\r\n\r\n" % len(response.body))
+        # Head and body leave in one send: with separate sends, Nagle plus delayed ACK on the
+        # client can add ~40 ms per response (reference/clients.md §4).
+        write("".join(head).encode("latin-1") + (b"" if head_only else response.body))
+        return True
+    head.append("Transfer-Encoding: chunked\r\n\r\n")
+    body, pinger = response.body, None
+    try:
+        chunks = iter(() if head_only else body)
+        first = next(chunks, b"")
+        data = "".join(head).encode("latin-1")
+        write(data + b"%x\r\n%s\r\n" % (len(first), first) if first else data)
+        if isinstance(body, keepalive.Pinged) and not head_only:
+            pinger = keepalive.PingedWriter(sock, write, body.ping, body.interval)
+            write = pinger.write
+            keepalive.CLOCK.watch(pinger)
+        for chunk in chunks:
+            if chunk:
+                write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        write(b"0\r\n\r\n")
+        return True
+    except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        return False
+    finally:
+        if pinger is not None:
+            keepalive.CLOCK.unwatch(pinger)
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
 
 
 class _PrefixedSocket(io.RawIOBase):

@@ -21,7 +21,8 @@ from typing import Optional, Tuple
 from tresor.errors import UpstreamError
 from tresor.gateway import http1, paths, upstream_leg
 from tresor.gateway.eventloop import READ, WRITE, EventLoop, Workers
-from tresor.gateway.handler import Handler, HandedOverHandler, client_ip, log_access, response_head
+from tresor.gateway.handler import (Handler, HandedOverHandler, client_ip, log_access, response_head,
+                                    send_response)
 from tresor.httpio import Request, Response
 
 log = logging.getLogger("tresor.server")
@@ -137,6 +138,10 @@ class LoopServer:
         self.deadline = None
         if self._listening:
             self.loop.register(self.socket, READ, self._accept)
+
+
+def _frames(chunks) -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks if chunk)
 
 
 class ClientConnection:
@@ -279,7 +284,7 @@ class ClientConnection:
             except UpstreamError:
                 taken = None  # the worker's attempt answers with the error
         if taken is None:
-            self.retry_in_worker(raw)
+            self._forward_in_worker(x, outgoing)
             return
         self.leg = upstream_leg.UpstreamLeg(self, x, outgoing, taken, raw)
         self.leg.start()
@@ -307,19 +312,20 @@ class ClientConnection:
         log_access(self._peer_ip(), self.request_line, response.status)
         self._request_done()
 
-    def start_stream(self, response: Response, first: bytes) -> None:
-        """Send the head of a chunked stream with its first chunk (one send, see Handler)."""
+    def start_stream(self, response: Response, chunks) -> None:
+        """Send the head of a chunked stream with its first chunks (one send, see handler)."""
         if self.server.tracker.is_draining:
             self.close_after = True
         head = response_head(response, self.server.dates.now(), self.close_after)
         head.append("Transfer-Encoding: chunked\r\n\r\n")
-        data = "".join(head).encode("latin-1")
-        self.write(data + b"%x\r\n%s\r\n" % (len(first), first) if first else data)
+        self.write("".join(head).encode("latin-1") + _frames(chunks))
         log_access(self._peer_ip(), self.request_line, response.status)
 
-    def send_chunk(self, chunk: bytes) -> None:
-        if chunk:
-            self.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+    def send_chunks(self, chunks) -> None:
+        """Send stream chunks, framed, in one write (the events of one upstream read)."""
+        data = _frames(chunks)
+        if data:
+            self.write(data)
 
     def end_stream(self) -> None:
         self.leg = None
@@ -392,17 +398,44 @@ class ClientConnection:
     # -- hand-off to a worker -------------------------------------------------------------------
 
     def _hand_over(self) -> None:
+        """Let a worker's Handler serve the request at the start of `buf`, parsing it itself."""
+        prefix, self.buf = bytes(self.buf), bytearray()
+        self.parsed = None
+        if self._detach():
+            self.server.workers.submit(self._serve_in_worker, prefix)
+
+    def _detach(self) -> bool:
+        """Take the socket off the loop and make it blocking (with Handler.timeout) for a worker."""
         self.state = HANDED
         self.loop.unregister(self.sock)
         self.loop.unwatch(self)
-        prefix, self.buf = bytes(self.buf), bytearray()
-        self.parsed = None
+        self._events = 0
         try:
             self.sock.settimeout(Handler.timeout)
         except OSError:
             self.close()
-            return
-        self.server.workers.submit(self._serve_in_worker, prefix)
+            return False
+        return True
+
+    def _forward_in_worker(self, x, outgoing) -> None:
+        """Let a worker send the started request (blocking I/O, threaded stream pipeline) and write
+        the answer; the connection comes back to the loop afterwards."""
+        if self._detach():
+            self.server.workers.submit(self._forward, x, outgoing)
+
+    def _forward(self, x, outgoing) -> None:
+        is_open = False
+        try:
+            response = self.server.app.engine.forward(x, outgoing)
+            close = self.close_after or self.server.tracker.is_draining
+            is_open = send_response(self.sock, self.sock.sendall, response, self.server.dates.now(), close) \
+                and not close
+            log_access(self._peer_ip(), self.request_line, response.status)
+        except OSError:
+            pass  # the client went away
+        except Exception:
+            log.exception("unhandled error forwarding a request in a worker")
+        self._back_from_worker(b"", not is_open)
 
     def _serve_in_worker(self, prefix: bytes) -> None:
         leftover, close = b"", True
@@ -411,6 +444,9 @@ class ClientConnection:
             leftover, close = handler.leftover, handler.close_connection
         except Exception:
             log.exception("unhandled error serving a request in a worker")
+        self._back_from_worker(leftover, close)
+
+    def _back_from_worker(self, leftover: bytes, close: bool) -> None:
         if self.server.is_closed:
             self.loop.call_soon_threadsafe(self.close)
             return
@@ -419,6 +455,7 @@ class ClientConnection:
     def _resume(self, leftover: bytes, close: bool) -> None:
         if self.state != HANDED:
             return
+        self._end_request()
         if close or self.server.is_closed:
             self.close()
             return
@@ -427,8 +464,9 @@ class ClientConnection:
         except OSError:
             self.close()
             return
-        self.state, self.buf = WAITING, bytearray(leftover)
-        self.deadline = time.monotonic() + (Handler.header_timeout if leftover else Handler.timeout)
+        self.state = WAITING
+        self.buf[0:0] = leftover
+        self.deadline = time.monotonic() + (Handler.header_timeout if self.buf else Handler.timeout)
         self._events = READ
         self.is_reading = True
         self.loop.register(self.sock, READ, self.on_event)

@@ -181,7 +181,7 @@ def _stream(engine, x: Exchange, upstream) -> Response:
         body = _transformed(engine, x, upstream, lines)
         if x.client_format == "anthropic" and x.downstream_format != "anthropic":
             # Anthropic clients expect pings while a translated upstream is silent (SPEC §3).
-            body = keepalive.with_pings(body, ANTHROPIC_PING, engine.ping_interval_s, upstream.abort)
+            body = keepalive.Pinged(body, ANTHROPIC_PING, engine.ping_interval_s)
     else:
         body = _passthrough(engine, x, upstream, lines)
     return with_overhead(x, Response(200, headers, body))

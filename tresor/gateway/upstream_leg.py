@@ -219,8 +219,8 @@ class UpstreamLeg:
             from tresor import formats
             from tresor.formats import ir
 
-            self.client.send_chunk(formats.get(client_format).render_stream_error(
-                ir.Error(error.status, error.message, "api_error")).encode())
+            self.client.send_chunks([formats.get(client_format).render_stream_error(
+                ir.Error(error.status, error.message, "api_error")).encode()])
         self._end_stream()
 
     def abort(self) -> None:
@@ -250,18 +250,18 @@ class UpstreamLeg:
         if is_done and self.buf:
             tail = bytes(self.buf)  # bytes after the last blank line, relayed as they are
             self.buf = bytearray()
+        for event in events:
+            relay.count_event(self.x, event)
         if not self.is_relaying:
             if tail:  # an unterminated last event can still be the first one with data
                 events.append(tail)
                 tail = b""
-            events = self._open_stream(events, is_done)
-            if events is None:
+            if not self._open_stream(events, is_done):
                 return
-        for event in events:
-            relay.count_event(self.x, event)
-            self.client.send_chunk(event)
+        else:
+            self.client.send_chunks(events)
         if is_done:
-            self.client.send_chunk(tail)
+            self.client.send_chunks([tail])
             self._close_upstream(is_reusable=not self.head.will_close and self.is_clean)
             self._end_stream()
         elif self.client.is_congested:
@@ -269,9 +269,9 @@ class UpstreamLeg:
             self.deadline = None  # the client is slow, not the upstream
             self._set_events(0)
 
-    def _open_stream(self, events: List[bytes], is_done: bool) -> Optional[List[bytes]]:
-        """Hold events until one has data (relay.read_event's rule), then answer: an error, or the
-        stream's head with every held event as its first chunk. Returns the events still to relay."""
+    def _open_stream(self, events: List[bytes], is_done: bool) -> bool:
+        """Hold events until one has data (relay.read_event's rule), then answer: an error (False),
+        or the stream's head with the held events as its first chunk and the rest after (True)."""
         for index, event in enumerate(events):
             self.held.append(event)
             if any(line.startswith(b"data:") for line in event.split(b"\n")):
@@ -279,7 +279,7 @@ class UpstreamLeg:
                 break
         else:
             if not is_done:
-                return None
+                return False
             events = []
         first = b"".join(self.held)
         self.held = []
@@ -289,14 +289,13 @@ class UpstreamLeg:
         failed = relay.opening_error(self.engine, self.x, answer, data, name)
         if failed is not None:
             self.client.respond(self.engine.finalize(self.x, failed))
-            return None
+            return False
         response = relay.with_overhead(self.x, Response(200, relay.stream_headers(self.x, answer), b""))
         response.headers.extend(engine_module.CORS_HEADERS)
         self.is_relaying = True
         self.x.first_byte_s = time.perf_counter()
-        relay.count_event(self.x, first)
-        self.client.start_stream(response, first)
-        return events
+        self.client.start_stream(response, [first] + events)
+        return True
 
     def _end_stream(self) -> None:
         self.engine.record(self.x, 200, self.x.bytes_out)
