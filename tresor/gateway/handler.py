@@ -18,7 +18,6 @@ import socketserver
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
-from typing import Iterable, Tuple
 
 from tresor import __version__
 from tresor.errors import ClientError

@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import http.client
 import io
+import logging
 import socket
 import ssl
 import time
 from typing import List, Optional
 
+from tresor import formats
+from tresor.formats import ir
 from tresor.gateway import engine as engine_module, http1, pipeline, relay
 from tresor.gateway import upstream as upstream_module
 from tresor.gateway.eventloop import READ, WRITE
 from tresor.gateway.exchange import Exchange
 from tresor.httpio import Response
+
+log = logging.getLogger("tresor.gateway")
 
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 _STALE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
@@ -92,10 +97,14 @@ class UpstreamLeg:
     # -- I/O ------------------------------------------------------------------------------------
 
     def on_event(self, mask: int) -> None:
-        if mask & WRITE and self.out:
-            self._send()
-        if mask & READ and self.conn is not None:
-            self._receive()
+        try:
+            if mask & WRITE and self.out:
+                self._send()
+            if mask & READ and self.conn is not None:
+                self._receive()
+        except Exception:  # a bug: end this exchange in the client's format, keep the loop going
+            log.exception("unhandled error relaying %s", self.x.request.path)
+            self._crashed()
 
     def _send(self) -> None:
         try:
@@ -189,6 +198,15 @@ class UpstreamLeg:
     def on_deadline(self) -> None:
         self._failed(socket.timeout("upstream idle timeout"))
 
+    def _crashed(self) -> None:
+        self._close_upstream(is_reusable=False)
+        if self.is_relaying:
+            self.client.close()
+            return
+        self.x.error = "internal error"
+        error = ir.Error(500, "internal error in Tresor; see the daemon log", "api_error")
+        self.client.respond(self.engine.finalize(self.x, self.engine.error_response(self.x, error)))
+
     # -- outcomes -------------------------------------------------------------------------------
 
     def _complete(self) -> None:
@@ -216,9 +234,6 @@ class UpstreamLeg:
         self.x.error = error.message
         client_format = self.x.client_format
         if client_format is not None:
-            from tresor import formats
-            from tresor.formats import ir
-
             self.client.send_chunks([formats.get(client_format).render_stream_error(
                 ir.Error(error.status, error.message, "api_error")).encode()])
         self._end_stream()

@@ -1,0 +1,228 @@
+"""connection.ClientConnection with the real App: what runs on the loop, hand-offs, streams, failures."""
+import json
+import socket
+import threading
+import time
+
+from tests.gateway.loop_support import (CHAT, EVENTS, SSE_HEAD, STREAM, Client, chunked, gateway, json_head,
+                                        post, raw, warm)
+from tresor.gateway import handler as handler_module
+
+__all__ = ["gateway", "raw"]  # fixtures
+
+
+def test_ordinary_requests_run_on_the_loop_once_a_connection_is_pooled(gateway, raw):
+    warm(gateway, raw)
+    sock = Client(gateway)
+    for _ in range(5):
+        sock.sendall(post("/v1/chat/completions", CHAT))
+        head, body = sock.read_response()
+        assert head.startswith(b"HTTP/1.1 200") and json.loads(body)["choices"][0]["message"]["content"] == "hello"
+        assert b"x-tresor-overhead-ms" in head and b"Access-Control-Allow-Origin" in head
+    sock.close()
+    assert gateway.submitted == [] and raw.connections == 1 and len(raw.requests) == 6
+    assert raw.requests[-1].endswith(CHAT)
+    entry = gateway.app.log.recent(1)[0]
+    assert entry["status"] == 200 and entry["downstream_id"] == "oa"
+
+
+def test_stream_on_the_loop_is_byte_identical_however_the_upstream_splits_it(gateway, raw):
+    warm(gateway, raw)
+    wire = SSE_HEAD + chunked(EVENTS)
+
+    def dribble(conn):  # cut everywhere: mid chunk-size line, mid event, mid CRLF
+        for start in range(0, len(wire), 7):
+            conn.sendall(wire[start:start + 7])
+            time.sleep(0.001)
+
+    raw.actions.append(dribble)
+    sock = Client(gateway)
+    sock.sendall(post("/v1/chat/completions", STREAM))
+    head, body = sock.read_response()
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 200") and b"text/event-stream" in head
+    assert body == b"".join(EVENTS)
+    assert gateway.submitted == []
+    entry = gateway.app.log.recent(1)[0]
+    assert entry["usage"] == {"input_tokens": 3, "output_tokens": 2} and entry["bytes"] == len(body)
+
+
+def test_a_stream_that_fails_before_its_first_event_is_an_http_error(gateway, raw):
+    warm(gateway, raw)
+    error = b'data: {"error":{"message":"overloaded","type":"overloaded_error","code":529}}\n\n'
+    raw.actions.append(lambda c: c.sendall(SSE_HEAD + chunked([error])))
+    sock = Client(gateway)
+    sock.sendall(post("/v1/chat/completions", STREAM))
+    head, body = sock.read_response()
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 529") and b"overloaded" in body
+
+
+def test_client_leaving_during_upstream_silence_closes_the_upstream_at_once(gateway, raw):
+    warm(gateway, raw)
+    release = threading.Event()
+    raw.closed.clear()
+
+    def first_then_silence(conn):
+        conn.sendall(SSE_HEAD + b"%x\r\n%s\r\n" % (len(EVENTS[0]), EVENTS[0]))
+        release.wait(5)
+        try:
+            conn.sendall(b"5\r\nmore\n\r\n")  # the gateway has closed it: this fails or is discarded
+        except OSError:
+            pass
+
+    raw.actions.append(first_then_silence)
+    sock = Client(gateway)
+    sock.sendall(post("/v1/chat/completions", STREAM))
+    assert b"he" in sock.sock.recv(65536)
+    sock.close()
+    started = time.monotonic()
+    for _ in range(100):
+        if not gateway.server.connections and gateway.tracker.wait_idle(0):
+            break
+        time.sleep(0.02)
+    assert time.monotonic() - started < 1.5  # not at the next upstream byte (never) or the idle timeout
+    release.set()
+    assert raw.closed.wait(3)
+    assert gateway.app.log.recent(1)[0]["status"] == 200
+
+
+def test_upstream_silence_before_the_head_is_a_504_in_the_client_format(gateway, raw):
+    warm(gateway, raw)
+    raw.actions.append(lambda c: time.sleep(4))
+    sock = Client(gateway)
+    started = time.monotonic()
+    sock.sendall(post("/v1/messages", json.dumps({"model": "gpt-x", "max_tokens": 5, "messages": []}).encode()))
+    head, body = sock.read_response()
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 504") and json.loads(body)["type"] == "error"
+    assert time.monotonic() - started < 3.5
+
+
+def test_upstream_reset_mid_stream_ends_with_the_stream_error_event(gateway, raw):
+    warm(gateway, raw)
+
+    def reset_after_first(conn):
+        conn.sendall(SSE_HEAD + b"%x\r\n%s\r\n" % (len(EVENTS[0]), EVENTS[0]))
+        time.sleep(0.05)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        return False
+
+    raw.actions.append(reset_after_first)
+    sock = Client(gateway)
+    sock.sendall(post("/v1/chat/completions", STREAM))
+    head, body = sock.read_response()
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 200") and body.startswith(EVENTS[0])
+    assert b"error" in body[len(EVENTS[0]):] and b"oa" in body[len(EVENTS[0]):]
+    assert "closed the connection mid-response" in gateway.app.log.recent(1)[0]["error"]
+
+
+def test_a_keep_alive_connection_the_upstream_dropped_is_retried_on_a_new_one(gateway, raw):
+    warm(gateway, raw)
+    raw.actions.append(lambda c: False)  # reads the request, then closes without a byte
+    sock = Client(gateway)
+    sock.sendall(post("/v1/chat/completions", CHAT))
+    head, body = sock.read_response()
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 200") and b"hello" in body
+    assert raw.connections == 2 and len(raw.requests) == 3
+    assert gateway.submitted == ["_serve_in_worker"]
+
+
+def test_pipelined_requests_and_pieces_of_a_body_are_all_answered_in_order(gateway, raw):
+    warm(gateway, raw)
+    raw.actions.append(lambda c: c.sendall(json_head(b'{"n":1}')))
+    raw.actions.append(lambda c: c.sendall(json_head(b'{"n":2}')))
+    raw.actions.append(lambda c: c.sendall(json_head(b'{"n":3}')))
+    sock = Client(gateway)
+    sock.sendall(post("/v1/chat/completions", CHAT) + post("/v1/chat/completions", CHAT))
+    third = post("/v1/chat/completions", CHAT)
+    for start in range(0, len(third), 40):
+        time.sleep(0.01)
+        sock.sendall(third[start:start + 40])
+    bodies = [json.loads(sock.read_response()[1])["n"] for _ in range(3)]
+    sock.close()
+    assert bodies == [1, 2, 3]
+
+
+def test_a_half_closed_client_still_gets_its_answer(gateway, raw):
+    warm(gateway, raw)
+    sock = Client(gateway)
+    sock.sendall(post("/v1/chat/completions", CHAT))
+    sock.sock.shutdown(socket.SHUT_WR)
+    head, body = sock.read_response()
+    assert head.startswith(b"HTTP/1.1 200") and b"Connection: close" in head and b"hello" in body
+    assert sock.sock.recv(10) == b"" and sock.buf == b""
+    sock.close()
+
+
+def test_requests_the_loop_does_not_run_go_to_a_worker_and_the_connection_comes_back(gateway, raw):
+    warm(gateway, raw)
+    sock = Client(gateway)
+    sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: t\r\n\r\n")
+    head, body = sock.read_response()
+    assert head.startswith(b"HTTP/1.1 200") and json.loads(body) == {"status": "ok"}
+    chunked_request = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       + chunked([CHAT[:10], CHAT[10:]]))
+    sock.sendall(chunked_request)
+    head, body = sock.read_response()
+    assert head.startswith(b"HTTP/1.1 200") and b"hello" in body
+    sock.sendall(post("/v1/chat/completions", CHAT))
+    head, body = sock.read_response()
+    assert head.startswith(b"HTTP/1.1 200")
+    sock.close()
+    assert gateway.submitted == ["_serve_in_worker", "_serve_in_worker"]
+    assert raw.requests[-2].endswith(CHAT)  # the chunked body arrived whole, as Content-Length
+
+
+def test_a_slow_reader_pauses_the_upstream_and_loses_nothing(gateway, raw):
+    warm(gateway, raw)
+    event = b"data: " + b"x" * 8000 + b"\n\n"
+    wire = SSE_HEAD + chunked([event] * 1000)
+
+    raw.actions.append(lambda c: c.sendall(wire))
+    sock = Client(gateway)
+    sock.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    sock.sendall(post("/v1/chat/completions", STREAM))
+    time.sleep(1.0)  # not reading: the gateway must stop reading the upstream, not buffer 8 MB
+    queued = [len(c.out) for c in list(gateway.server.connections)]
+    head, body = sock.read_response()
+    sock.close()
+    assert max(queued) < 2 * 1024 * 1024
+    assert body == event * 1000
+
+
+def test_an_idle_keep_alive_connection_is_closed_after_the_timeout(gateway, raw, monkeypatch):
+    monkeypatch.setattr(handler_module.Handler, "timeout", 0.3)
+    sock = Client(gateway)
+    started = time.monotonic()
+    sock.sock.settimeout(3)
+    assert sock.sock.recv(10) == b""
+    assert time.monotonic() - started < 2
+    sock.close()
+
+
+
+
+def test_a_server_bug_becomes_a_500_and_the_connection_keeps_working(gateway, raw, monkeypatch):
+    warm(gateway, raw)
+    engine = gateway.app.engine
+    real_start = engine.start
+    calls = []
+
+    def broken_once(request):
+        if not calls:
+            calls.append(1)
+            raise RuntimeError("boom")
+        return real_start(request)
+
+    monkeypatch.setattr(engine, "start", broken_once)
+    sock = Client(gateway)
+    sock.sendall(post("/v1/chat/completions", CHAT))
+    head, body = sock.read_response()
+    assert head.startswith(b"HTTP/1.1 500") and json.loads(body)["error"]["type"] == "internal_error"
+    sock.sendall(post("/v1/chat/completions", CHAT))
+    head, body = sock.read_response()
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 200") and b"hello" in body
