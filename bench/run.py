@@ -40,7 +40,7 @@ from services import ROOT, start_nginx, start_stream_stub, start_tresor, tresor_
 from startup import build_pyz, interpreter_time, startup_times  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".last-run.json")  # git-ignored
-BEFORE_REF = "968568f"  # the last commit before the hot-path work of issue 9
+BEFORE_REF = "9c0dc7e"  # the last commit with the thread-per-connection server (before the event loop)
 STREAM = {"events": 10, "delay_ms": 20.0}
 STARTUP_RUNS = 5
 PAIRS_AT_32 = (("openai", "anthropic"), ("openai_responses", "openai"), ("anthropic", "openai"),

@@ -94,6 +94,8 @@ def test_content_length_body_and_what_follows_it_stays_in_the_file():
     assert resp.headers == [("Content-Length", "5")] and not resp.isclosed()
     assert resp.read() == b"hello" and resp.isclosed() and resp.read() == b""
     assert fp.read() == b"NEXT"
+    resp = _response(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nab\nXX")
+    assert resp.readline() == b"ab\n" and resp.isclosed() and resp.readline() == b""
 
 
 def test_chunked_body_with_extensions_and_trailers():
@@ -262,7 +264,7 @@ def test_decoder_is_not_done_before_the_blank_line_after_the_last_chunk():
     assert dec.feed(b"\r\n") == b"" and dec.done and dec.feed(b"more") == b"" and dec.leftover == b"more"
 
 
-@pytest.mark.parametrize("stream", [b"zz\r\n", b"-3\r\nabc\r\n", b"3\r\nabcd\r\n", b"3\r\nabc0\r\n\r\n", b"\r\n"])
+@pytest.mark.parametrize("stream", [b"zz\r\n", b"-2\r\nab\r\n0\r\n\r\n", b"3\r\nabcd\r\n", b"3\r\nabc0\r\n\r\n", b"\r\n"])
 def test_decoder_errors(stream):
     with pytest.raises(http.client.HTTPException):
         _feed_all([stream])
@@ -305,3 +307,31 @@ def test_date_cache_formats_rfc7231_dates_once_per_second():
             break
     assert pattern.fullmatch(first) and second is first
     assert abs(email.utils.parsedate_to_datetime(first).timestamp() - time.time()) < 5
+
+
+# Regressions found while writing these tests.
+
+def test_a_head_with_a_bare_lf_line_before_a_crlf_blank_line_ends_at_that_blank_line():
+    data = b"HTTP/1.1 200 OK\r\nContent-Length: 4\n\r\nab\n\nXX"
+    assert http1.head_end(data) == data.index(b"ab")
+    head, used = http1.response_head(data, "POST")
+    assert head.length == 4 and data[used:used + 4] == b"ab\n\n"
+
+
+def test_decoder_refuses_an_over_long_size_line_however_it_arrives():
+    with pytest.raises(http.client.LineTooLong):
+        http1.ChunkedDecoder().feed(b"0" * 70000 + b"1\r\nx\r\n0\r\n\r\n")
+
+
+def test_decoder_refuses_more_trailers_than_a_response_may_have_headers():
+    stream = b"0\r\n" + b"T: 1\r\n" * 200 + b"\r\n"
+    with pytest.raises(http.client.HTTPException):
+        http1.Response(io.BytesIO(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + stream), "GET").read()
+    with pytest.raises(http.client.HTTPException):
+        http1.ChunkedDecoder().feed(stream)
+
+
+def test_strict_refuses_whitespace_before_the_first_header_line():
+    with pytest.raises(http1.MalformedHeader):
+        http1.read_headers(io.BytesIO(b" X: 1\r\nB: 2\r\n\r\n").readline, is_strict=True)
+    assert http1.read_headers(io.BytesIO(b"A: 1\r\n  more\r\n\r\n").readline, is_strict=True) == [("A", "1 more")]

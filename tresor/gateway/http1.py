@@ -45,6 +45,8 @@ def read_headers(readline: Callable[[int], bytes], is_strict: bool = False) -> H
         if len(headers) >= MAX_HEADERS:
             raise http.client.HTTPException("got more than %d headers" % MAX_HEADERS)
         text = line.decode("iso-8859-1")
+        if text[0] in " \t" and not headers and is_strict:
+            raise MalformedHeader("whitespace before the first header line %r" % text[:40])
         if text[0] in " \t" and headers:
             name, value = headers[-1]
             headers[-1] = (name, (value + " " + text.strip()).strip())
@@ -279,12 +281,13 @@ def _read_status(fp) -> Tuple[str, int, str]:
 def head_end(buf, start: int = 0) -> int:
     """Index just past the blank line that ends the head starting at `start` in `buf`, or -1.
 
-    Lines may end in CRLF or a bare LF (read_headers accepts both)."""
-    crlf = buf.find(b"\r\n\r\n", start)
+    Lines may end in CRLF or a bare LF, mixed (read_headers accepts both): the head ends at the
+    first line that is empty, i.e. an LF followed by LF or by CRLF."""
+    crlf = buf.find(b"\n\r\n", start)
     lf = buf.find(b"\n\n", start)
-    if lf >= 0 and (crlf < 0 or lf + 2 < crlf + 4):
+    if lf >= 0 and (crlf < 0 or lf < crlf):
         return lf + 2
-    return crlf + 4 if crlf >= 0 else -1
+    return crlf + 3 if crlf >= 0 else -1
 
 
 def response_head(buf, method: str):
@@ -308,11 +311,12 @@ class ChunkedDecoder:
     and its trailers; `leftover` holds bytes that came after the end. Same leniency and errors as
     Response: LF or CRLF line ends, chunk extensions ignored, http.client.HTTPException when broken."""
 
-    __slots__ = ("_buf", "_left", "_state", "done")
+    __slots__ = ("_buf", "_left", "_state", "_trailers", "done")
 
     def __init__(self):
         self._buf = bytearray()
         self._left = 0
+        self._trailers = 0
         self._state = 0  # 0: size line, 1: data, 2: CRLF after data, 3: trailers
         self.done = False
 
@@ -336,10 +340,10 @@ class ChunkedDecoder:
                     break
                 self._state = 2
                 continue
-            newline = buf.find(b"\n")
+            newline = buf.find(b"\n", 0, MAX_LINE)
             if newline < 0:
                 if len(buf) > MAX_LINE:
-                    raise http.client.LineTooLong("chunk size")
+                    raise http.client.LineTooLong("chunk size" if self._state == 0 else "trailer")
                 break
             line = bytes(buf[:newline + 1])
             del buf[:newline + 1]
@@ -353,6 +357,9 @@ class ChunkedDecoder:
             self._state = 0
         elif self._state == 3:
             self.done = line in (b"\r\n", b"\n")
+            self._trailers += 1
+            if not self.done and self._trailers > MAX_HEADERS:
+                raise http.client.HTTPException("got more than %d headers" % MAX_HEADERS)
         else:
             try:
                 size = int(line.split(b";", 1)[0], 16)
