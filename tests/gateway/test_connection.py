@@ -226,3 +226,34 @@ def test_a_server_bug_becomes_a_500_and_the_connection_keeps_working(gateway, ra
     head, body = sock.read_response()
     sock.close()
     assert head.startswith(b"HTTP/1.1 200") and b"hello" in body
+
+
+def _anthropic_stream_request():
+    body = json.dumps({"model": "gpt-x", "max_tokens": 5, "stream": True,
+                       "messages": [{"role": "user", "content": "hi"}]}).encode()
+    return post("/v1/messages", body)
+
+
+def test_a_translated_stream_is_sent_by_the_loop_and_relayed_by_a_worker_on_the_pooled_connection(gateway, raw):
+    warm(gateway, raw)
+    raw.actions.append(lambda c: c.sendall(SSE_HEAD + chunked(EVENTS)))
+    sock = Client(gateway)
+    sock.sendall(_anthropic_stream_request())
+    head, body = sock.read_response()
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 200") and b"event: message_start" in body and b'"text":"he"' in body
+    assert b"event: message_stop" in body
+    assert gateway.submitted == ["_forward"] and raw.connections == 1  # the pooled connection was used
+    assert b'"stream":true' in raw.requests[-1].replace(b" ", b"")
+
+
+def test_a_translated_request_begun_on_a_dropped_connection_is_retried_on_a_new_one(gateway, raw):
+    warm(gateway, raw)
+    raw.actions.append(lambda c: False)  # the pooled connection dies with the request unanswered
+    raw.actions.append(lambda c: c.sendall(SSE_HEAD + chunked(EVENTS)))
+    sock = Client(gateway)
+    sock.sendall(_anthropic_stream_request())
+    head, body = sock.read_response()
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 200") and b"event: message_stop" in body
+    assert raw.connections == 2 and len(raw.requests) == 3

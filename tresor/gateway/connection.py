@@ -179,18 +179,18 @@ class ClientConnection:
             self.respond(started)
             return
         x, outgoing = started
-        taken = None
-        if upstream_leg.runs_in_loop(x):
-            try:
-                taken = self.server.app.pool.take_idle(outgoing.url, self.server.app.config.stream_idle_timeout,
-                                                       x.route.downstream.id)
-            except UpstreamError:
-                taken = None  # the worker's attempt answers with the error
+        app = self.server.app
+        try:
+            taken = app.pool.take_idle(outgoing.url, app.config.stream_idle_timeout, x.route.downstream.id)
+        except UpstreamError:
+            taken = None  # the worker's attempt answers with the error
         if taken is None:
-            self._forward_in_worker(x, outgoing)
-            return
-        self.leg = upstream_leg.UpstreamLeg(self, x, outgoing, taken, raw)
-        self.leg.start()
+            self._forward_in_worker(x, outgoing, None)
+        elif upstream_leg.runs_in_loop(x):
+            self.leg = upstream_leg.UpstreamLeg(self, x, outgoing, taken, raw)
+            self.leg.start()
+        else:  # a worker relays it; sending first lets the worker wake while the upstream works
+            self._forward_in_worker(x, outgoing, upstream_leg.begin_send(taken, outgoing, app.pool))
 
     def retry_in_worker(self, raw: bytes) -> None:
         """Serve the request whose bytes are `raw` again, from the start, in a worker thread."""
@@ -320,16 +320,16 @@ class ClientConnection:
             return False
         return True
 
-    def _forward_in_worker(self, x, outgoing) -> None:
+    def _forward_in_worker(self, x, outgoing, begun) -> None:
         """Let a worker send the started request (blocking I/O, threaded stream pipeline) and write
         the answer; the connection comes back to the loop afterwards."""
         if self._detach():
-            self.server.workers.submit(self._forward, x, outgoing)
+            self.server.workers.submit(self._forward, x, outgoing, begun)
 
-    def _forward(self, x, outgoing) -> None:
+    def _forward(self, x, outgoing, begun) -> None:
         is_open = False
         try:
-            response = self.server.app.engine.forward(x, outgoing)
+            response = self.server.app.engine.forward(x, outgoing, begun)
             close = self.close_after or self.server.tracker.is_draining
             is_open = send_response(self.sock, self.sock.sendall, response, self.server.dates.now(), close) \
                 and not close

@@ -80,9 +80,10 @@ class Engine:
             return self.finalize(x, planned)
         return x, planned
 
-    def forward(self, x: Exchange, outgoing: Outgoing) -> Response:
-        """Send `outgoing` through the pool (blocking) and relay the answer in the client's format."""
-        return self.finalize(x, self._guarded(x, self._send, x, outgoing))
+    def forward(self, x: Exchange, outgoing: Outgoing, begun=None) -> Response:
+        """Send `outgoing` through the pool (blocking) and relay the answer in the client's format;
+        `begun` as in Pool.send (a send the event loop started)."""
+        return self.finalize(x, self._guarded(x, self._send, x, outgoing, begun))
 
     def complete(self, x: Exchange, upstream) -> Response:
         """The client's Response for an upstream answer read elsewhere (the event loop's body view)."""
@@ -132,10 +133,10 @@ class Engine:
         outgoing = self._upstream_request(x)
         return x.response if x.response is not None else outgoing
 
-    def _send(self, x: Exchange, outgoing: Outgoing) -> Response:
+    def _send(self, x: Exchange, outgoing: Outgoing, begun=None) -> Response:
         sent = time.perf_counter()
         upstream = self.state.pool.send(*outgoing, idle_timeout=self.state.config.stream_idle_timeout,
-                                        downstream_id=x.route.downstream.id)
+                                        downstream_id=x.route.downstream.id, begun=begun)
         x.upstream_s += time.perf_counter() - sent
         return relay.respond(self, x, upstream)
 

@@ -234,7 +234,7 @@ class Pool:
 
     def send(self, method: str, url: str, headers: List[Tuple[str, str]], body: bytes, *,
              connect_timeout: float = 10.0, idle_timeout: float = 300.0,
-             downstream_id: str = "") -> "UpstreamResponse":
+             downstream_id: str = "", begun: Optional[Tuple[object, int]] = None) -> "UpstreamResponse":
         """Send one request and return once the response headers arrived.
 
         `headers` are sent as given, minus hop-by-hop names; Host, Content-Length and
@@ -242,17 +242,22 @@ class Pool:
         later read or write by `idle_timeout` (between bytes, so a producing stream is never cut).
         A reused connection that turns out dead is retried once on a fresh one; nothing else is
         retried. The caller must close() the response. Raises UpstreamError (502; 504 on timeouts).
+        `begun` is (connection from take_idle(), bytes of this request already written on it): the
+        event loop starts the send so that waking the thread that finishes it overlaps the upstream.
         """
         call, target = self._call(url, idle_timeout, downstream_id)
         for is_retry in (False, True):
-            conn = None if is_retry else self._take(call.origin.key)
+            conn, skip = begun if begun is not None and not is_retry else (None, 0)
+            if conn is None and not is_retry:
+                conn = self._take(call.origin.key)
             is_reused = conn is not None
             if conn is None:
                 conn = self._connect(call, connect_timeout)
             try:
                 if conn.sock.gettimeout() != idle_timeout:  # settimeout() is a syscall even when unchanged
                     conn.sock.settimeout(idle_timeout)
-                conn.sock.sendall(request_bytes(call, method, target, headers, body))  # one send
+                data = request_bytes(call, method, target, headers, body)
+                conn.sock.sendall(data[skip:] if skip else data)  # one send
                 resp = conn.response(method)
             except _STALE as e:
                 conn.close()

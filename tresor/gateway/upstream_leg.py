@@ -38,6 +38,27 @@ def runs_in_loop(x: Exchange) -> bool:
     return x.tee is None and not (x.is_stream and pipeline.has_hook(x.steps, "stream"))
 
 
+def begin_send(taken, outgoing, pool) -> Optional[tuple]:
+    """Write what the socket takes at once of `outgoing` on a connection from Pool.take_idle();
+    returns Pool.send()'s `begun` (connection, bytes written), or None (connection given back or
+    closed: the worker's own send then starts from scratch)."""
+    conn, call, target = taken
+    try:
+        data = upstream_module.request_bytes(call, outgoing.method, target, outgoing.headers, outgoing.body)
+    except Exception:  # a header the pool refuses: the worker's send reports it
+        pool.release(call, conn)
+        return None
+    try:
+        if conn.sock.gettimeout() != 0.0:
+            conn.sock.settimeout(0.0)
+        return conn, conn.sock.send(data)
+    except _WOULD_BLOCK:
+        return conn, 0
+    except OSError:  # dead: the worker opens a new connection
+        conn.close()
+        return None
+
+
 class Answer(upstream_module.HeadView):
     """A complete upstream answer, shaped like the UpstreamResponse that relay.respond() reads."""
 
