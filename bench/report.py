@@ -394,8 +394,9 @@ def render(results):
               "`[DONE]`.\n", open_streams_table(results["open_streams"]),
               "## Startup, memory, size\n", startup_table(results),
               "## Profiling and fixes\n",
-              "Measured in this run: the main case through Tresor as of the commit before the performance work "
-              "and through the current code, one after the other on the same stub.\n",
+              "Measured in this run: the main case through Tresor as of the `--before` commit (by default the "
+              "last one with the thread-per-connection server) and through the current code, one after the "
+              "other on the same stub.\n",
               before_table(results.get("before")), _included("fixes.md"),
               HOW.format(cores=m["cores"], **opts, **opts["stream"]),
               _included("side_costs.md", demote=1), _included("robustness.md", demote=1)]
