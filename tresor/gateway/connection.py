@@ -350,7 +350,11 @@ class ClientConnection:
         self._back_from_worker(leftover, close)
 
     def _back_from_worker(self, leftover: bytes, close: bool) -> None:
-        if self.server.is_closed:
+        if self.server.is_closed:  # the loop may have ended already: do not leave the socket open
+            try:
+                self.sock.close()
+            except OSError:
+                pass
             self.loop.call_soon_threadsafe(self.close)
             return
         self.loop.call_soon_threadsafe(self._resume, leftover, close)
