@@ -257,3 +257,31 @@ def test_a_translated_request_begun_on_a_dropped_connection_is_retried_on_a_new_
     sock.close()
     assert head.startswith(b"HTTP/1.1 200") and b"event: message_stop" in body
     assert raw.connections == 2 and len(raw.requests) == 3
+
+
+def test_a_worker_stream_whose_client_left_during_upstream_silence_ends_before_the_idle_timeout(gateway, raw):
+    release = threading.Event()
+
+    def first_then_silence(conn):
+        conn.sendall(SSE_HEAD + b"%x\r\n%s\r\n" % (len(EVENTS[0]), EVENTS[0]))
+        release.wait(5)
+        return False
+
+    raw.actions.append(first_then_silence)
+    sock = Client(gateway)  # nothing pooled yet: a worker relays this stream
+    sock.sendall(_anthropic_stream_request())
+    seen = b""
+    for _ in range(50):  # everything the first upstream event produced, so the writer waits upstream
+        seen += sock.sock.recv(65536)
+        if b'"he"' in seen:
+            break
+    assert b"message_start" in seen and b'"he"' in seen
+    time.sleep(0.2)
+    sock.close()
+    try:
+        # The idle timeout (2 s after the upstream's last byte) would end it too; the hang-up is
+        # seen well before, and the upstream connection is shut so the worker stops at once.
+        assert gateway.tracker.wait_idle(1.5)
+        assert gateway.submitted == ["_forward"]
+    finally:
+        release.set()

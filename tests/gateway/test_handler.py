@@ -45,7 +45,8 @@ def test_send_response_writes_a_stream_with_pings_in_the_silence_and_closes_the_
             closed.set()
 
     try:
-        response = Response(200, [("Content-Type", "text/event-stream")], keepalive.Pinged(body(), b"PING", 0.1))
+        response = Response(200, [("Content-Type", "text/event-stream")],
+                            keepalive.StreamBody(body(), lambda: None, b"PING", 0.1))
         assert handler.send_response(ours, ours.sendall, response, "d", False) is True
         ours.shutdown(socket.SHUT_WR)
         data = _read_all(theirs)
@@ -119,3 +120,25 @@ def test_a_handed_over_request_reads_the_rest_of_its_body_from_the_socket():
     # The whole body was read (prefix + socket): the model in it is named, not a JSON error.
     assert answer.startswith(b"HTTP/1.1 404 ") and b"Connection: close" in answer and b"abc-model" in answer
     assert done.leftover == b"" and done.close_connection is True
+
+
+def test_send_response_aborts_the_upstream_when_the_client_hangs_up_during_silence():
+    ours, theirs = socket.socketpair()
+    woken = threading.Event()
+
+    def body():
+        yield b"one"
+        woken.wait(5)  # the upstream is silent until abort() wakes it
+        raise ConnectionResetError("upstream shut down")
+
+    try:
+        response = Response(200, [], keepalive.StreamBody(body(), woken.set))
+        threading.Timer(0.2, theirs.close).start()
+        started = time.monotonic()
+        try:
+            handler.send_response(ours, ours.sendall, response, "d", False)
+        except ConnectionResetError:
+            pass
+        assert woken.is_set() and time.monotonic() - started < 2.5
+    finally:
+        ours.close()

@@ -1,12 +1,16 @@
-"""keepalive: one clock thread pings quiet streams, never inside a write, and stops when idle."""
+"""keepalive: one clock thread pings quiet streams and aborts hung-up ones, never inside a write."""
 import socket
 import threading
 import time
 
 from tresor.gateway import keepalive
-from tresor.gateway.keepalive import CLOCK, Pinged, PingedWriter
+from tresor.gateway.keepalive import CLOCK, StreamBody, WatchedWriter
 
 FRAME = b"4\r\nPING\r\n"
+
+
+def _writer(sock, interval, abort=lambda: None):
+    return WatchedWriter(sock, sock.sendall, StreamBody(iter(()), abort, b"PING", interval))
 
 
 def _read_for(sock, seconds):
@@ -30,7 +34,7 @@ def _wait_clock_stopped(timeout=2.0):
 def test_pings_fill_silence_between_chunks_in_order():
     ours, theirs = socket.socketpair()
     try:
-        writer = PingedWriter(ours, ours.sendall, b"PING", 0.1)
+        writer = _writer(ours, 0.1)
         writer.write(b"1\r\na\r\n")
         CLOCK.watch(writer)
         try:
@@ -50,7 +54,7 @@ def test_pings_fill_silence_between_chunks_in_order():
 def test_no_ping_while_writing_or_before_the_interval():
     ours, theirs = socket.socketpair()
     try:
-        writer = PingedWriter(ours, ours.sendall, b"PING", 0.2)
+        writer = _writer(ours, 0.2)
         writer.ping_if_quiet(time.monotonic())  # not quiet for 0.2 s yet
         with writer.lock:  # the stream is writing right now
             writer.ping_if_quiet(time.monotonic() + 1)
@@ -71,7 +75,7 @@ def test_a_client_that_stopped_reading_is_shut_down_instead_of_blocking_the_cloc
                 ours.send(b"x" * 65536)
         except BlockingIOError:
             pass
-        writer = PingedWriter(ours, ours.sendall, b"PING", 0.01)
+        writer = _writer(ours, 0.01)
         started = time.monotonic()
         writer.ping_if_quiet(time.monotonic() + 1)
         assert time.monotonic() - started < 0.5
@@ -90,7 +94,7 @@ def test_a_client_that_stopped_reading_is_shut_down_instead_of_blocking_the_cloc
 def test_the_clock_thread_runs_only_while_a_stream_is_watched():
     ours, theirs = socket.socketpair()
     try:
-        writer = PingedWriter(ours, ours.sendall, b"PING", 30)
+        writer = _writer(ours, 30)
         CLOCK.watch(writer)
         assert CLOCK._thread is not None and CLOCK._thread.is_alive()
         CLOCK.unwatch(writer)
@@ -100,7 +104,7 @@ def test_the_clock_thread_runs_only_while_a_stream_is_watched():
         theirs.close()
 
 
-def test_pinged_iterates_and_closes_the_wrapped_body():
+def test_stream_body_iterates_and_closes_the_wrapped_body():
     closed = threading.Event()
 
     def body():
@@ -110,8 +114,41 @@ def test_pinged_iterates_and_closes_the_wrapped_body():
         finally:
             closed.set()
 
-    stream = Pinged(body(), b"PING", 5)
+    stream = StreamBody(body(), lambda: None, b"PING", 5)
     assert next(stream) == b"a" and stream.ping == b"PING" and stream.interval == 5
     stream.close()
     assert closed.is_set()
     assert keepalive._DONTWAIT or not hasattr(socket, "MSG_DONTWAIT")
+
+
+def test_a_client_that_hung_up_gets_its_stream_aborted_and_nothing_written_after_close():
+    ours, theirs = socket.socketpair()
+    aborted = threading.Event()
+    try:
+        writer = _writer(ours, 30, aborted.set)
+        writer.check(time.monotonic())
+        assert not aborted.is_set()  # the client is still there
+        theirs.close()
+        writer.check(time.monotonic())
+        assert aborted.is_set()
+        finished = _writer(ours, 0.01)
+        finished.close()
+        finished.ping_if_quiet(time.monotonic() + 1)  # over: the connection may carry the next response
+    finally:
+        ours.close()
+
+
+def test_the_clock_aborts_a_stream_whose_client_left_while_the_writer_waits():
+    ours, theirs = socket.socketpair()
+    aborted = threading.Event()
+    try:
+        writer = WatchedWriter(ours, ours.sendall, StreamBody(iter(()), aborted.set))  # no pings
+        CLOCK.watch(writer)
+        try:
+            theirs.close()
+            assert aborted.wait(3)
+        finally:
+            writer.close()
+            CLOCK.unwatch(writer)
+    finally:
+        ours.close()

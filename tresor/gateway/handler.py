@@ -312,7 +312,8 @@ def send_response(sock, write, response: Response, date: str, close_connection: 
                   head_only: bool = False) -> bool:
     """Write `response` with `write` (a blocking sendall on `sock`): Content-Length, or chunked with
     one write per chunk. Returns False when the client went away during a stream; the stream body
-    is closed in every case (which frees its upstream). A Pinged body gets keep-alive pings.
+    is closed in every case (which frees its upstream). A keepalive.StreamBody is watched while it
+    is written: keep-alive pings, and an abort when the client hangs up.
     """
     head = response_head(response, date, close_connection)
     if not response.is_stream:
@@ -322,14 +323,14 @@ def send_response(sock, write, response: Response, date: str, close_connection: 
         write("".join(head).encode("latin-1") + (b"" if head_only else response.body))
         return True
     head.append("Transfer-Encoding: chunked\r\n\r\n")
-    body, pinger = response.body, None
+    body, pinger = response.body, None  # pinger: the stream's keepalive.WatchedWriter
     try:
         chunks = iter(() if head_only else body)
         first = next(chunks, b"")
         data = "".join(head).encode("latin-1")
         write(data + b"%x\r\n%s\r\n" % (len(first), first) if first else data)
-        if isinstance(body, keepalive.Pinged) and not head_only:
-            pinger = keepalive.PingedWriter(sock, write, body.ping, body.interval)
+        if isinstance(body, keepalive.StreamBody) and not head_only:
+            pinger = keepalive.WatchedWriter(sock, write, body)
             write = pinger.write
             keepalive.CLOCK.watch(pinger)
         for chunk in chunks:
@@ -341,6 +342,7 @@ def send_response(sock, write, response: Response, date: str, close_connection: 
         return False
     finally:
         if pinger is not None:
+            pinger.close()
             keepalive.CLOCK.unwatch(pinger)
         close = getattr(body, "close", None)
         if close is not None:

@@ -178,12 +178,12 @@ def _stream(engine, x: Exchange, upstream) -> Response:
         return failed
     headers = stream_headers(x, upstream)
     if pipeline.has_hook(x.steps, "stream"):
-        body = _transformed(engine, x, upstream, lines)
+        body = keepalive.StreamBody(_transformed(engine, x, upstream, lines), upstream.abort)
         if x.client_format == "anthropic" and x.downstream_format != "anthropic":
             # Anthropic clients expect pings while a translated upstream is silent (SPEC §3).
-            body = keepalive.Pinged(body, ANTHROPIC_PING, engine.ping_interval_s)
+            body.ping, body.interval = ANTHROPIC_PING, engine.ping_interval_s
     else:
-        body = _passthrough(engine, x, upstream, lines)
+        body = keepalive.StreamBody(_passthrough(engine, x, upstream, lines), upstream.abort)
     return with_overhead(x, Response(200, headers, body))
 
 

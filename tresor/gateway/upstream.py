@@ -512,6 +512,16 @@ class UpstreamResponse(HeadView):
                 return
             yield chunk
 
+    def abort(self) -> None:
+        """Wake a thread blocked reading this response by shutting the socket down (any thread)."""
+        conn = self._conn
+        sock = getattr(conn, "sock", None) if conn is not None else None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def close(self) -> None:
         """Release the connection: pooled if the body was fully read and keep-alive is allowed,
         else closed (so a client that went away also closes the upstream socket). Idempotent."""
