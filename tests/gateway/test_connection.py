@@ -285,3 +285,148 @@ def test_a_worker_stream_whose_client_left_during_upstream_silence_ends_before_t
         assert gateway.submitted == ["_forward"]
     finally:
         release.set()
+
+
+def _small_send_buffer(gateway):
+    for _ in range(100):
+        conns = list(gateway.server.connections)
+        if conns:
+            conns[0].sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32768)
+            return
+        time.sleep(0.01)
+    raise AssertionError("no connection")
+
+
+def _read_all(sock, seconds):
+    got, started = b"", time.monotonic()
+    sock.settimeout(0.5)
+    while time.monotonic() - started < seconds:
+        try:
+            data = sock.recv(1 << 20)
+        except socket.timeout:
+            break
+        if not data:
+            break
+        got += data
+    return got
+
+
+def test_handover_while_previous_response_still_queued_keeps_order(gateway, raw):
+    warm(gateway, raw)
+    big = json.dumps({"id": "c1", "object": "chat.completion", "pad": "x" * (2 * 1024 * 1024)}).encode()
+    raw.actions.append(lambda c: c.sendall(json_head(big)))
+    sock = Client(gateway)
+    _small_send_buffer(gateway)
+    sock.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+    sock.sendall(post("/v1/chat/completions", CHAT) + b"GET /api/health HTTP/1.1\r\nHost: t\r\n\r\n")
+    time.sleep(0.5)  # not reading yet: most of the big answer stays queued in the connection's `out`
+    queued = [len(c.out) for c in gateway.server.connections]
+    got = _read_all(sock.sock, 5)
+    sock.close()
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    second = body.find(b"HTTP/1.1 200")
+    assert second < 0 or second >= len(big), (
+        "queued=%s: the worker's answer was written inside the first response's body at byte %d of %d"
+        % (queued, second, len(big)))
+    assert body[:len(big)] == big, "first response incomplete: %d of %d bytes" % (len(body), len(big))
+
+
+def test_stream_to_a_vanished_client_is_recorded_once(gateway, raw):
+    warm(gateway, raw)
+    before = len(gateway.app.log.recent(100))
+    done = []
+
+    def stream(conn):
+        conn.sendall(SSE_HEAD + b"%x\r\n%s\r\n" % (len(EVENTS[0]), EVENTS[0]))
+        time.sleep(0.3)
+        conn.sendall(chunked(EVENTS[1:]))  # the rest and the end, in one read
+        done.append(1)
+
+    raw.actions.append(stream)
+    sock = Client(gateway)
+    sock.sendall(post("/v1/chat/completions", STREAM))
+    sock.sock.close()  # the client gives up before any answer
+    for _ in range(100):
+        if done and not gateway.server.connections:
+            break
+        time.sleep(0.02)
+    time.sleep(0.2)
+    entries = gateway.app.log.recent(100)[: len(gateway.app.log.recent(100)) - before]
+    assert len(entries) == 1, entries
+
+
+def test_pipelined_requests_then_half_close_are_all_answered(gateway, raw):
+    # The threaded Handler answers both requests, then sees the EOF and closes.
+    warm(gateway, raw)
+
+    def slow(body):
+        def action(conn):
+            time.sleep(0.2)
+            conn.sendall(json_head(body))
+        return action
+
+    raw.actions.append(slow(b'{"n":1}'))
+    raw.actions.append(slow(b'{"n":2}'))
+    sock = Client(gateway)
+    sock.sendall(post("/v1/chat/completions", CHAT) + post("/v1/chat/completions", CHAT))
+    sock.sock.shutdown(socket.SHUT_WR)
+    first = sock.read_response()
+    assert json.loads(first[1]) == {"n": 1}
+    second = sock.read_response()  # fails: the connection is closed after the first answer
+    assert json.loads(second[1]) == {"n": 2}
+    sock.close()
+
+
+def test_half_close_while_the_answer_is_still_being_written_does_not_truncate_it(gateway, raw):
+    warm(gateway, raw)
+    big = json.dumps({"id": "c1", "object": "chat.completion", "pad": "x" * (4 * 1024 * 1024)}).encode()
+    raw.actions.append(lambda c: c.sendall(json_head(big)))
+    sock = Client(gateway)
+    for _ in range(100):
+        if gateway.server.connections:
+            break
+        time.sleep(0.01)
+    list(gateway.server.connections)[0].sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32768)
+    sock.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+    sock.sendall(post("/v1/chat/completions", CHAT))
+    time.sleep(0.5)  # the answer is done on the loop, most of it queued in `out` (state WAITING)
+    queued = [(c.state, len(c.out)) for c in gateway.server.connections]
+    sock.sock.shutdown(socket.SHUT_WR)  # "no more requests" -- the answer must still arrive whole
+    head, body = sock.read_response()
+    sock.close()
+    assert len(body) == len(big), queued
+
+
+def test_204_with_transfer_encoding_chunked_is_answered_at_once(gateway, raw):
+    warm(gateway, raw)
+    raw.actions.append(lambda c: c.sendall(b"HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n"))
+    sock = Client(gateway)
+    started = time.monotonic()
+    sock.sendall(post("/v1/chat/completions", CHAT))
+    head, body = sock.read_response()
+    took = time.monotonic() - started
+    sock.close()
+    assert gateway.submitted == []
+    assert head.startswith(b"HTTP/1.1 204") and took < 1.0, (head[:40], took)
+
+
+def test_reference_worker_path_answers_the_same_204_at_once(gateway, raw):
+    raw.actions.append(lambda c: c.sendall(b"HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n"))
+    sock = Client(gateway)
+    started = time.monotonic()
+    sock.sendall(post("/v1/chat/completions", CHAT))
+    head, body = sock.read_response()
+    took = time.monotonic() - started
+    sock.close()
+    assert gateway.submitted == ["_forward"]
+    assert head.startswith(b"HTTP/1.1 204") and took < 1.0, (head[:40], took)
+
+
+def test_request_line_over_64k_is_414_on_the_loop_as_in_the_handler(gateway, raw):
+    warm(gateway, raw)
+    sock = Client(gateway)
+    sock.sendall(post("/v1/chat/completions?pad=" + "a" * 70000, CHAT))
+    head, body = sock.read_response()
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 414"), head[:60]

@@ -152,3 +152,50 @@ def test_the_clock_aborts_a_stream_whose_client_left_while_the_writer_waits():
             CLOCK.unwatch(writer)
     finally:
         ours.close()
+
+def _count_checks(writer, seconds):
+    calls = [0]
+    original = writer.check
+
+    def counting(now):
+        calls[0] += 1
+        original(now)
+
+    writer.check = counting
+    keepalive.CLOCK.watch(writer)
+    try:
+        time.sleep(seconds)
+    finally:
+        keepalive.CLOCK.unwatch(writer)
+    return calls[0]
+
+
+def test_clock_does_not_spin_while_a_stream_write_is_blocked():
+    # A worker's sendall to a slow client holds writer.lock for longer than the ping interval.
+    ours, theirs = socket.socketpair()
+    try:
+        body = keepalive.StreamBody(iter(()), lambda: None, b"PING", 0.1)
+        writer = keepalive.WatchedWriter(ours, ours.sendall, body)
+        writer.lock.acquire()
+        try:
+            calls = _count_checks(writer, 0.5)
+        finally:
+            writer.lock.release()
+    finally:
+        ours.close()
+        theirs.close()
+    assert calls < 50, "check() ran %d times in 0.5 s with a 0.1 s interval" % calls
+
+
+def test_clock_does_not_spin_when_the_ping_send_fails():
+    # ping send raises OSError (e.g. EPIPE after a reset): `last` is not advanced, so it is due again at once.
+    ours, theirs = socket.socketpair()
+    try:
+        body = keepalive.StreamBody(iter(()), lambda: None, b"PING", 0.1)
+        writer = keepalive.WatchedWriter(ours, ours.sendall, body)
+        ours.shutdown(socket.SHUT_WR)  # our sends fail with EPIPE; no hang-up seen from the peer
+        calls = _count_checks(writer, 0.5)
+    finally:
+        ours.close()
+        theirs.close()
+    assert calls < 50, "check() ran %d times in 0.5 s with a 0.1 s interval" % calls

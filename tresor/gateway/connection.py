@@ -53,6 +53,8 @@ class ClientConnection:
         self.close_after = False
         self.is_reading = True
         self.parsed = None           # the head of a request whose body is still arriving
+        self.scanned = 0             # bytes of `buf` already searched for the end of a head
+        self.is_eof = False          # the client sent FIN: no more requests will come
         self.request_line = ""
         self.deadline: Optional[float] = time.monotonic() + Handler.timeout
         self._events = READ
@@ -102,16 +104,25 @@ class ClientConnection:
         self._parse()
 
     def _on_eof(self) -> None:
-        if self.state == BUSY and not (self.leg is not None and self.leg.is_streaming):
-            self.close_after = True  # a half-close after the request: answer it, then close
-            self._set_reading(False)
+        """The client sent FIN. During a stream it has gone (nginx's default judgement too, and
+        the only way to stop a provider generating for nobody); otherwise the requests it sent
+        are still answered, in order, and the connection closes when they are done."""
+        if self.state == BUSY and self.leg is not None and self.leg.is_streaming:
+            self.close()
             return
-        self.close()  # idle, mid-request, or a streaming client that went away
+        self.is_eof = True
+        self._set_reading(False)
+        if self.state != BUSY:
+            self._parse()  # answers what is complete, closes when nothing more can come
 
     # -- requests -------------------------------------------------------------------------------
 
     def _parse(self) -> None:
-        if self.state not in (WAITING, BODY) or not self.buf:
+        if self.state not in (WAITING, BODY) or self.out:
+            return  # busy, or the previous answer is still being sent: answers leave in order
+        if not self.buf or (self.is_eof and self._is_incomplete()):
+            if self.is_eof:
+                self.close()
             return
         parsed = self.parsed or self._parse_head()
         if parsed is None:
@@ -125,17 +136,26 @@ class ClientConnection:
             return
         raw = bytes(self.buf[:end + length])
         del self.buf[:end + length]
-        self.parsed = None
+        self.parsed, self.scanned = None, 0
         request = Request(method, path, query, headers, raw[end:], client_ip(self._peer_ip(), headers), False)
         self._run(request, raw, close)
+
+    def _is_incomplete(self) -> bool:
+        if self.parsed:
+            return len(self.buf) < self.parsed[4] + self.parsed[5]
+        return http1.head_end(self.buf) < 0 and len(self.buf) <= _HEAD_MAX
 
     def _parse_head(self):
         """The head of a request the loop runs itself, None while incomplete, False to hand over."""
         buf = self.buf
-        end = http1.head_end(buf)
+        end = http1.head_end(buf, max(0, self.scanned - 3))  # a head trickling in is scanned once
         if end < 0:
+            self.scanned = len(buf)
             return False if len(buf) > _HEAD_MAX else None
+        self.scanned = 0
         line_end = buf.find(b"\n")
+        if line_end > http1.MAX_LINE:  # the Handler answers 414
+            return False
         words = bytes(buf[:line_end]).split()
         if len(words) != 3 or words[0] != b"POST" or words[2] not in _FAST_VERSIONS:
             return False
@@ -193,9 +213,9 @@ class ClientConnection:
             self._forward_in_worker(x, outgoing, upstream_leg.begin_send(taken, outgoing, app.pool))
 
     def retry_in_worker(self, raw: bytes) -> None:
-        """Serve the request whose bytes are `raw` again, from the start, in a worker thread."""
+        """Serve the request whose bytes are `raw` again, from the start, in a worker thread (it stays
+        counted in flight until the connection comes back, so a graceful stop waits for it)."""
         self.leg = None
-        self._end_request()
         self.buf[0:0] = raw
         self.state = WAITING
         self._hand_over()
@@ -207,8 +227,7 @@ class ClientConnection:
         self.leg = None
         if self.state != BUSY:
             return  # the client went away meanwhile
-        if self.server.tracker.is_draining:
-            self.close_after = True
+        self._decide_close()
         head = response_head(response, self.server.dates.now(), self.close_after)
         head.append("Content-Length: %d\r\n\r\n" % len(response.body))
         self.write("".join(head).encode("latin-1") + response.body)
@@ -217,12 +236,17 @@ class ClientConnection:
 
     def start_stream(self, response: Response, chunks) -> None:
         """Send the head of a chunked stream with its first chunks (one send, see handler)."""
-        if self.server.tracker.is_draining:
-            self.close_after = True
+        self._decide_close()
         head = response_head(response, self.server.dates.now(), self.close_after)
         head.append("Transfer-Encoding: chunked\r\n\r\n")
         self.write("".join(head).encode("latin-1") + _frames(chunks))
         log_access(self._peer_ip(), self.request_line, response.status)
+
+    def _decide_close(self) -> None:
+        # The head says `Connection: close` when this is the last answer: a graceful stop, or a
+        # client that half-closed with no further request buffered.
+        if self.server.tracker.is_draining or (self.is_eof and not self.buf):
+            self.close_after = True
 
     def send_chunks(self, chunks) -> None:
         """Send stream chunks, framed, in one write (the events of one upstream read)."""
@@ -275,11 +299,15 @@ class ClientConnection:
             self.close()
             return
         self._update_events()
+        if not self.out and self.state == WAITING:
+            self._parse()  # a pipelined request waited for this answer to leave
         if self.leg is not None and len(self.out) < _LOW_WATER:
             self.leg.resume()
 
     def _request_done(self) -> None:
         self._end_request()
+        if self.state == CLOSED:
+            return  # the write failed: the client is gone
         if self.close_after:
             self.state = CLOSING
             self._set_reading(False)
@@ -289,8 +317,8 @@ class ClientConnection:
             return
         self.state = WAITING
         self.deadline = time.monotonic() + (Handler.header_timeout if self.buf else Handler.timeout)
-        self._set_reading(True)
-        if self.buf:
+        self._set_reading(not self.is_eof)
+        if self.buf or self.is_eof:
             self.loop.call_soon(self._parse)
 
     def _end_request(self) -> None:
@@ -303,7 +331,7 @@ class ClientConnection:
     def _hand_over(self) -> None:
         """Let a worker's Handler serve the request at the start of `buf`, parsing it itself."""
         prefix, self.buf = bytes(self.buf), bytearray()
-        self.parsed = None
+        self.parsed, self.scanned = None, 0
         if self._detach():
             self.server.workers.submit(self._serve_in_worker, prefix)
 
@@ -325,6 +353,8 @@ class ClientConnection:
         the answer; the connection comes back to the loop afterwards."""
         if self._detach():
             self.server.workers.submit(self._forward, x, outgoing, begun)
+        elif begun is not None:
+            begun[0].close()  # the client went away before the worker could finish the send
 
     def _forward(self, x, outgoing, begun) -> None:
         is_open = False
@@ -373,10 +403,12 @@ class ClientConnection:
             return
         self.state = WAITING
         self.buf[0:0] = leftover
+        self.scanned = 0
         self.deadline = time.monotonic() + (Handler.header_timeout if self.buf else Handler.timeout)
-        self._events = READ
-        self.is_reading = True
-        self.loop.register(self.sock, READ, self.on_event)
+        self.is_reading = not self.is_eof
+        self._events = READ if self.is_reading else 0
+        if self._events:
+            self.loop.register(self.sock, READ, self.on_event)
         self.loop.watch(self)
         self._parse()
 

@@ -74,9 +74,13 @@ class WatchedWriter:
             self.is_gone = True
 
     def next_due(self, now: float) -> float:
-        """When the clock should look at this stream again."""
+        """When the clock should look at this stream again (never in the past: a ping that could
+        not be written, because the stream was writing or the send failed, is retried later)."""
         check = now + HANGUP_CHECK_S
-        return check if self.interval is None else min(check, self.last + self.interval)
+        if self.interval is None:
+            return check
+        ping = self.last + self.interval
+        return min(check, ping if ping > now else now + min(self.interval, HANGUP_CHECK_S))
 
     def check(self, now: float) -> None:
         """Clock thread only: abort a stream whose client hung up; ping a quiet one."""

@@ -92,6 +92,7 @@ class UpstreamLeg:
         self.is_streaming = self.is_relaying = self.is_paused = False
         self.held: List[bytes] = []     # stream events before the first one with data
         self.received_any = False
+        self.is_recorded = False
         self.sent_at = time.perf_counter()
         self.deadline: Optional[float] = time.monotonic() + call.idle_timeout
         self.out = b""
@@ -173,7 +174,7 @@ class UpstreamLeg:
 
     def _on_head(self) -> None:
         head = self.head
-        if head.chunked:
+        if head.chunked and head.length is None:  # 204/304 have no body, whatever the head says
             self.decoder = http1.ChunkedDecoder()
         self.remaining = head.length
         self.is_streaming = self.x.is_stream and head.status == 200 and \
@@ -265,10 +266,10 @@ class UpstreamLeg:
             return
         self._close_upstream(is_reusable=False)
         if self.is_relaying:
-            self.engine.record(self.x, 200, self.x.bytes_out)
+            self._record(200, self.x.bytes_out)
         else:
             self.x.error = "client closed the connection before the response"
-            self.engine.record(self.x, 499, 0)
+            self._record(499, 0)
 
     def resume(self) -> None:
         """The client drained its send buffer: read the upstream again."""
@@ -292,10 +293,12 @@ class UpstreamLeg:
             if tail:  # an unterminated last event can still be the first one with data
                 events.append(tail)
                 tail = b""
-            if not self._open_stream(events, is_done):
+            if not self._open_stream(events, is_done) or self.conn is None:
                 return
         else:
             self.client.send_chunks(events)
+        if self.conn is None:
+            return  # the write failed: the client is gone and abort() has logged the stream
         if is_done:
             self.client.send_chunks([tail])
             self._close_upstream(is_reusable=not self.head.will_close and self.is_clean)
@@ -334,8 +337,13 @@ class UpstreamLeg:
         return True
 
     def _end_stream(self) -> None:
-        self.engine.record(self.x, 200, self.x.bytes_out)
+        self._record(200, self.x.bytes_out)
         self.client.end_stream()
+
+    def _record(self, status: int, size: int) -> None:
+        if not self.is_recorded:  # one log entry (and one usage count) per request
+            self.is_recorded = True
+            self.engine.record(self.x, status, size)
 
     # -- plumbing -------------------------------------------------------------------------------
 
