@@ -41,6 +41,28 @@ downstreams:
 """
 
 
+def read_message(sock, buf: bytes = b"") -> Optional[tuple]:
+    """Read one HTTP message with a Content-Length body (or none) from `sock`, starting with the
+    bytes `buf` already read: (head, body, bytes read past it), or None when the peer closed first."""
+    while b"\r\n\r\n" not in buf:
+        data = sock.recv(65536)
+        if not data:
+            return None
+        buf += data
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(rest) < length:
+        data = sock.recv(65536)
+        if not data:
+            return None
+        rest += data
+    return head, rest[:length], rest[length:]
+
+
 def write_config(directory, text: str, name: str = "config.yaml") -> str:
     """Write `text` to directory/name and return the path."""
     path = os.path.join(str(directory), name)

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from tests.support import Gateway
+from tests.support import Gateway, read_message
 
 CHAT = json.dumps({"model": "gpt-x", "messages": [{"role": "user", "content": "hi"}]}).encode()
 STREAM = json.dumps({"model": "gpt-x", "stream": True, "messages": []}).encode()
@@ -67,18 +67,11 @@ class RawUpstream:
         buf = b""
         try:
             for _ in range(1000):
-                while b"\r\n\r\n" not in buf:
-                    data = conn.recv(65536)
-                    if not data:
-                        return
-                    buf += data
-                head, _, buf = buf.partition(b"\r\n\r\n")
-                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length:")), 0)
-                while len(buf) < length:
-                    buf += conn.recv(65536)
-                self.requests.append(head + b"\r\n\r\n" + buf[:length])
-                buf = buf[length:]
+                message = read_message(conn, buf)
+                if message is None:
+                    return
+                head, body, buf = message
+                self.requests.append(head + b"\r\n\r\n" + body)
                 with self._lock:
                     action = self.actions.pop(0) if self.actions else (lambda c: c.sendall(json_head(REPLY)))
                 if action(conn) is False:

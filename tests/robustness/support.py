@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from tests.clients import canned
-from tests.support import FOUR_FORMAT_DOWNSTREAMS
+from tests.support import FOUR_FORMAT_DOWNSTREAMS, read_message
 
 FORMATS = ("openai", "openai_responses", "anthropic", "gemini")
 MODEL = {"openai": "gpt-x", "openai_responses": "resp-x", "anthropic": "claude-x", "gemini": "gemini-x"}
@@ -198,24 +198,8 @@ class RawUpstream:
     def _serve(self, conn: socket.socket) -> None:
         conn.settimeout(10)
         try:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value.strip())
-            while len(body) < length:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                body += chunk
-            self.script(conn)
+            if read_message(conn) is not None:
+                self.script(conn)
         except OSError:
             pass
         finally:

@@ -406,9 +406,7 @@ class ClientConnection:
         self.scanned = 0
         self.deadline = time.monotonic() + (Handler.header_timeout if self.buf else Handler.timeout)
         self.is_reading = not self.is_eof
-        self._events = READ if self.is_reading else 0
-        if self._events:
-            self.loop.register(self.sock, READ, self.on_event)
+        self._events = self.loop.set_interest(self.sock, 0, READ if self.is_reading else 0, self.on_event)
         self.loop.watch(self)
         self._parse()
 
@@ -423,15 +421,7 @@ class ClientConnection:
         if self.state in (HANDED, CLOSED):
             return
         events = (READ if self.is_reading else 0) | (WRITE if self.out else 0)
-        if events == self._events:
-            return
-        if not events:
-            self.loop.unregister(self.sock)
-        elif not self._events:
-            self.loop.register(self.sock, events, self.on_event)
-        else:
-            self.loop.modify(self.sock, events, self.on_event)
-        self._events = events
+        self._events = self.loop.set_interest(self.sock, self._events, events, self.on_event)
 
     def _peer_ip(self) -> str:
         peer = self.peer

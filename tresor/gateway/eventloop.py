@@ -49,6 +49,17 @@ class EventLoop:
     def modify(self, sock, events: int, callback: Callable[[int], None]) -> None:
         self._selector.modify(sock, events, callback)
 
+    def set_interest(self, sock, old: int, new: int, callback: Callable[[int], None]) -> int:
+        """Move `sock` from the `old` to the `new` event mask (0: not registered); returns `new`."""
+        if new != old:
+            if not new:
+                self.unregister(sock)
+            elif not old:
+                self._selector.register(sock, new, callback)
+            else:
+                self._selector.modify(sock, new, callback)
+        return new
+
     def unregister(self, sock) -> None:
         try:
             self._selector.unregister(sock)

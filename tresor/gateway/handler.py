@@ -95,10 +95,14 @@ def response_head(response: Response, date: str, close_connection: bool) -> list
     return head
 
 
+def _masked(text: str) -> str:
+    return _QUERY_KEY.sub(r"\1***", text)
+
+
 def log_access(peer: str, request_line: str, status: int) -> None:
     """The debug access-log line; a Gemini-style ?key= credential is never logged (SPEC §8)."""
     if log.isEnabledFor(logging.DEBUG):
-        log.debug("%s \"%s\" %s -", peer, _QUERY_KEY.sub(r"\1***", request_line), status)
+        log.debug("%s \"%s\" %s -", peer, _masked(request_line), status)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -197,7 +201,7 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         if log.isEnabledFor(logging.DEBUG):
             # The request line may carry a Gemini-style ?key= credential: never logged (SPEC §8).
-            log.debug("%s %s", self.address_string(), _QUERY_KEY.sub(r"\1***", fmt % args))
+            log.debug("%s %s", self.address_string(), _masked(fmt % args))
 
     def log_request(self, code="-", size="-"):
         if log.isEnabledFor(logging.DEBUG):

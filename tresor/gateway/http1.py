@@ -245,18 +245,24 @@ class Response:
             raise http.client.IncompleteRead(b"")
         if len(line) > MAX_LINE:
             raise http.client.LineTooLong("chunk size")
-        try:
-            size = int(line.split(b";", 1)[0], 16)
-        except ValueError:
-            raise http.client.HTTPException("malformed chunk size %r" % line[:40]) from None
-        if size < 0:
-            raise http.client.HTTPException("negative chunk size")
+        size = _chunk_size(line)
         if size == 0:
             read_headers(self._fp.readline)  # trailers, ignored
             self._done = True
             return False
         self._left = size
         return True
+
+
+def _chunk_size(line: bytes) -> int:
+    """The size on a chunk-size line (extensions ignored); HTTPException when malformed."""
+    try:
+        size = int(line.split(b";", 1)[0], 16)
+    except ValueError:
+        raise http.client.HTTPException("malformed chunk size %r" % line[:40]) from None
+    if size < 0:
+        raise http.client.HTTPException("negative chunk size")
+    return size
 
 
 def _read_status(fp) -> Tuple[str, int, str]:
@@ -361,10 +367,5 @@ class ChunkedDecoder:
             if not self.done and self._trailers > MAX_HEADERS:
                 raise http.client.HTTPException("got more than %d headers" % MAX_HEADERS)
         else:
-            try:
-                size = int(line.split(b";", 1)[0], 16)
-            except ValueError:
-                raise http.client.HTTPException("malformed chunk size %r" % line[:40]) from None
-            if size < 0:
-                raise http.client.HTTPException("negative chunk size")
+            size = _chunk_size(line)
             self._left, self._state = size, (1 if size else 3)

@@ -91,7 +91,6 @@ class UpstreamLeg:
         self.is_clean = True            # nothing arrived past the body: the connection can be pooled
         self.is_streaming = self.is_relaying = self.is_paused = False
         self.held: List[bytes] = []     # stream events before the first one with data
-        self.received_any = False
         self.is_recorded = False
         self.sent_at = time.perf_counter()
         self.deadline: Optional[float] = time.monotonic() + call.idle_timeout
@@ -111,8 +110,7 @@ class UpstreamLeg:
             self._close_upstream(is_reusable=True)
             self.client.retry_in_worker(self.raw_request)
             return
-        self._events = READ
-        self.loop.register(self.sock, READ, self.on_event)
+        self._set_events(READ)
         self.loop.watch(self)
         self._send()
 
@@ -154,7 +152,6 @@ class UpstreamLeg:
         if not data:
             self._on_eof()
             return
-        self.received_any = True
         if self.head is None:
             self.buf += data
             try:
@@ -206,7 +203,7 @@ class UpstreamLeg:
 
     def _on_eof(self) -> None:
         if self.head is None:
-            self._failed(http.client.RemoteDisconnected("closed") if not self.received_any
+            self._failed(http.client.RemoteDisconnected("closed") if not self.buf
                          else http.client.BadStatusLine("incomplete head"))
         elif self.remaining is None and self.decoder is None:  # the body ran until close: complete
             self.head.will_close = True
@@ -240,7 +237,7 @@ class UpstreamLeg:
     def _failed(self, e: BaseException) -> None:
         if self.conn is None:
             return
-        if self.head is None and not self.received_any and isinstance(e, _STALE):
+        if self.head is None and not self.buf and isinstance(e, _STALE):  # not a byte of an answer
             self._close_upstream(is_reusable=False)  # the keep-alive race: retried on a new connection
             self.client.retry_in_worker(self.raw_request)
             return
@@ -348,15 +345,8 @@ class UpstreamLeg:
     # -- plumbing -------------------------------------------------------------------------------
 
     def _set_events(self, events: int) -> None:
-        if events == self._events or self.conn is None:
-            return
-        if not events:
-            self.loop.unregister(self.sock)
-        elif not self._events:
-            self.loop.register(self.sock, events, self.on_event)
-        else:
-            self.loop.modify(self.sock, events, self.on_event)
-        self._events = events
+        if self.conn is not None:
+            self._events = self.loop.set_interest(self.sock, self._events, events, self.on_event)
 
     def _close_upstream(self, is_reusable: bool) -> None:
         conn, self.conn = self.conn, None
